@@ -1,0 +1,1 @@
+"""Atelier central service: the ERP/CRM side (work orders, stock, customers, dispatch, ETA)."""

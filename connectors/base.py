@@ -1,0 +1,106 @@
+"""The seam between protocols and the gateway: samples, batches, the connector interface.
+
+A connector is an async context manager (``__aenter__`` connects, ``__aexit__`` closes) with one
+async iterator of :class:`Batch` es. A batch is acknowledged (``batch.ack()``) by the consumer
+once its samples are durably stored; for MQTT that releases the broker's QoS 1 message, for
+polling protocols it is a no-op. Timestamps are UTC nanoseconds.
+
+Error tree::
+
+    ConnectorError
+    ├── ConnectError          could not connect / connection lost (retried with backoff)
+    ├── ConfigurationError    a spec that can never work (unknown type, bad address)
+    └── WriteError            a downlink write failed (reported to the caller, never dropped)
+        └── WriteNotSupported the source has no write path for that signal
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, Self, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value of one signal of one machine. ``ts_ns``: UTC nanoseconds (source time if any)."""
+
+    ts_ns: int
+    machine: str
+    signal: str
+    value: float
+
+
+class MachineState(enum.IntEnum):
+    """Canonical machine states. ``state`` samples carry these codes after mapping."""
+
+    unknown = 0
+    running = 1
+    idle = 2
+    stopped = 3
+    fault = 4
+    setup = 5
+    planned_stop = 6
+    offline = 7
+
+
+class ConnectionState(enum.Enum):
+    """Lifecycle of a connector, reported on ``/health``."""
+
+    idle = "idle"
+    connecting = "connecting"
+    connected = "connected"
+    reconnecting = "reconnecting"
+    failed = "failed"
+    closed = "closed"
+
+
+def _no_ack() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Samples delivered together; call ``ack()`` once they are committed to storage."""
+
+    samples: tuple[Sample, ...]
+    ack: Callable[[], None] = field(default=_no_ack)
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises."""
+
+
+class ConnectError(ConnectorError):
+    """Could not connect, or the connection was lost."""
+
+
+class ConfigurationError(ConnectorError):
+    """A spec that can never work (unknown data type, address out of range, ...)."""
+
+
+class WriteError(ConnectorError):
+    """A downlink write failed."""
+
+
+class WriteNotSupported(WriteError):
+    """The source has no write path for this signal."""
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the edge runtime needs from a protocol adapter."""
+
+    name: str
+
+    @property
+    def state(self) -> ConnectionState: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+    def batches(self) -> AsyncIterator[Batch]: ...
+
+    async def write(self, signal: str, value: float | str) -> None: ...

@@ -1,0 +1,1 @@
+"""Atelier edge gateway: connectors -> DuckDB buffer -> analytics -> outbox -> central."""

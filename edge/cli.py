@@ -1,0 +1,61 @@
+"""``atelier-edge``: run the gateway, analyse or export traces, check a config file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atelier-edge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the gateway")
+    run.add_argument("--config", required=True, help="edge YAML config")
+    run.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+
+    check = sub.add_parser("check-config", help="validate a config file")
+    check.add_argument("file", help="edge YAML config")
+
+    analyze = sub.add_parser("analyze", help="OEE report from a recorded trace")
+    analyze.add_argument("--config", required=True)
+    analyze.add_argument("--input", required=True, help="trace .csv or .parquet")
+    analyze.add_argument("--from", dest="from_", help="ISO 8601 start (default: trace start)")
+    analyze.add_argument("--to", help="ISO 8601 end (default: trace end)")
+    analyze.add_argument("--by", choices=["shift", "hour", "day"], default="shift")
+    analyze.add_argument("--json", action="store_true", help="machine-readable output")
+    analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    export = sub.add_parser("export", help="write raw samples as a trace")
+    export.add_argument("--config", required=True)
+    export.add_argument("--from", dest="from_", required=True)
+    export.add_argument("--to", required=True)
+    export.add_argument("--out", required=True, help="trace.csv or trace.parquet")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Imports are local so that `check-config` does not pay for asyncua, FastAPI, DuckDB, ...
+    if args.command == "check-config":
+        from edge.config import check_config_command
+
+        return check_config_command(args.file)
+    if args.command == "analyze":
+        from edge.analyze import analyze_command
+
+        return analyze_command(args)
+    if args.command == "export":
+        from edge.export import export_command
+
+        return export_command(args)
+    if args.command == "run":
+        from edge.agent import run_command
+
+        return run_command(args)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
