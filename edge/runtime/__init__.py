@@ -1,0 +1,1 @@
+"""The gateway's asyncio runtime: bounded sample queue, source supervisor, ingest loop."""

@@ -1,0 +1,126 @@
+"""The DuckDB store on a real file: migrations, Arrow appends, outbox seq, retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from edge.schema import SCHEMA_VERSION
+from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable
+
+
+def _table(n: int, *, start_ns: int = 0, machine: str = "m1", signal: str = "count") -> pa.Table:
+    return pa.Table.from_pydict(
+        {
+            "ts_ns": [start_ns + i for i in range(n)],
+            "machine": [machine] * n,
+            "signal": [signal] * n,
+            "value": [float(i) for i in range(n)],
+        },
+        schema=SAMPLE_SCHEMA,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "data")
+    s.open()
+    yield s
+    s.close()
+
+
+def test_open_creates_file_and_migrates(store: Store) -> None:
+    assert store.path.exists()
+    row = store.con.execute("SELECT max(version) FROM schema_version").fetchone()
+    assert row == (SCHEMA_VERSION,)
+
+
+def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    s.open()
+    s.append_samples(_table(10))
+    s.close()
+    s.open()
+    assert s.con.execute("SELECT count(*) FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+    assert s.con.execute("SELECT count(*) FROM samples").fetchone() == (10,)
+    # ingest ids continue after the stored ones
+    assert s.append_samples(_table(5, start_ns=100)) == 2
+    s.close()
+
+
+def test_append_samples_from_arrow(store: Store) -> None:
+    first = store.append_samples(_table(1000))
+    second = store.append_samples(_table(500, start_ns=10_000, machine="m2"))
+    assert (first, second) == (1, 2)
+    rows = store.con.execute(
+        "SELECT machine, count(*), sum(value), min(ingest_id), max(ingest_id) FROM samples "
+        "GROUP BY machine ORDER BY machine"
+    ).fetchall()
+    assert rows == [("m1", 1000, float(sum(range(1000))), 1, 1), ("m2", 500, float(sum(range(500))), 2, 2)]
+    got = store.read_samples(from_ns=10_000, to_ns=10_010, machine="m2")
+    assert got["ts_ns"].tolist() == list(range(10_000, 10_010))
+
+
+def test_outbox_seq_is_gap_free_and_survives_retention(store: Store) -> None:
+    for i in range(3):
+        with store.transaction() as tx:
+            assert tx.outbox("production", i, {"good": i}) == i + 1
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.outbox("production", 9, {"good": 9})
+        raise RuntimeError("rolled back: its seq must be reused by the next record")
+    assert store.outbox_seqs() == [1, 2, 3]
+    assert store.outbox_ack(2) == 2
+    stats = store.outbox_stats()
+    assert (stats.last_seq, stats.acked_through, stats.backlog) == (3, 2, 1)
+    assert [r.seq for r in store.outbox_pending()] == [3]
+    assert store.outbox_ack(3) == 1
+    deleted = store.retention(samples_before_ns=10**18)
+    assert deleted["outbox"] == 3
+    with store.transaction() as tx:
+        assert tx.outbox("oee", 5, {"oee": 0.5}) == 4  # never reuses a deleted seq
+    assert store.outbox_pending()[0].payload == {"oee": 0.5}
+
+
+def test_declaration_and_outbox_in_one_transaction(store: Store) -> None:
+    decl_id, seq = store.add_declaration(
+        machine="m1", kind="stop_reason", ts_ns=5, body={"reason": "tooling"}, operator="ann"
+    )
+    assert (decl_id, seq) == (1, 1)
+    record = store.outbox_pending()[0]
+    assert record.kind == "declaration"
+    assert record.payload == {"machine": "m1", "kind": "stop_reason", "operator": "ann", "reason": "tooling"}
+
+
+def test_retention_keeps_unacked_outbox_and_recent_samples(store: Store) -> None:
+    store.append_samples(_table(10, start_ns=0))
+    store.append_samples(_table(10, start_ns=1000))
+    with store.transaction() as tx:
+        tx.outbox("stop", 0, {"machine": "m1"})
+    deleted = store.retention(samples_before_ns=500)
+    assert deleted["samples"] == 10
+    assert deleted["outbox"] == 0
+    assert store.outbox_stats().backlog == 1
+
+
+def test_active_orders_and_dispatch(store: Store) -> None:
+    store.set_active_order(machine="m1", work_order="WO-1", target=100, since_ns=7)
+    store.set_active_order(machine="m1", work_order=None, target=None, since_ns=9)
+    assert store.active_orders()["m1"].work_order is None
+    store.save_dispatch(version=3, received_ns=1, body={"work_orders": []})
+    assert store.latest_dispatch() == (3, {"work_orders": []})
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    s = Store(blocker / "edge")
+    with pytest.raises(StoreUnavailable, match="cannot open"):
+        s.open()
+    assert not s.is_open
+    blocker.unlink()
+    s.open()  # recovers once the path is usable
+    assert s.is_open
+    s.close()
