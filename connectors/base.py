@@ -5,19 +5,25 @@ async iterator of :class:`Batch` es. A batch is acknowledged (``batch.ack()``) b
 once its samples are durably stored; for MQTT that releases the broker's QoS 1 message, for
 polling protocols it is a no-op. Timestamps are UTC nanoseconds.
 
+Helpers shared by every connector live next door: ``backoff`` (capped exponential backoff with
+full jitter), ``values`` (raw value -> float, state mapping, scale/offset), ``health`` (bad-input
+counters, status), ``runtime`` (the supervised session loop and the bounded batch queue).
+
 Error tree::
 
     ConnectorError
     ├── ConnectError          could not connect / connection lost (retried with backoff)
     ├── ConfigurationError    a spec that can never work (unknown type, bad address)
-    └── WriteError            a downlink write failed (reported to the caller, never dropped)
-        └── WriteNotSupported the source has no write path for that signal
+    ├── WriteError            a downlink write failed (reported to the caller, never dropped)
+    │   └── WriteNotSupported the source has no write path for that signal
+    └── BadInput              one message/value that cannot be used; counted by ``reason`` and
+                              skipped, never stops a connector
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self, runtime_checkable
 
@@ -56,6 +62,23 @@ class ConnectionState(enum.Enum):
     closed = "closed"
 
 
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A snapshot of one connector for ``/health`` and ``/metrics``.
+
+    ``connected_since_ns`` and ``last_sample_ns`` are UTC nanoseconds (None before the first);
+    ``errors`` counts bad input and connection failures by reason since start.
+    """
+
+    name: str
+    state: ConnectionState
+    last_error: str | None = None
+    connected_since_ns: int | None = None
+    last_sample_ns: int | None = None
+    samples: int = 0
+    errors: Mapping[str, int] = field(default_factory=dict)
+
+
 def _no_ack() -> None:
     return None
 
@@ -88,6 +111,15 @@ class WriteNotSupported(WriteError):
     """The source has no write path for this signal."""
 
 
+class BadInput(ConnectorError):
+    """One unusable message or value; ``reason`` is a short stable key (e.g. ``malformed_json``)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
 @runtime_checkable
 class Connector(Protocol):
     """What the edge runtime needs from a protocol adapter."""
@@ -100,6 +132,9 @@ class Connector(Protocol):
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(self, *exc_info: object) -> None: ...
+
+    @property
+    def status(self) -> SourceStatus: ...
 
     def batches(self) -> AsyncIterator[Batch]: ...
 

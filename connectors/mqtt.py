@@ -1,0 +1,210 @@
+"""MQTT connector (paho-mqtt 2.x): JSON or Sparkplug B, at-least-once into the edge store.
+
+QoS 1 messages are acknowledged only when the consumer acknowledges the batch that carried
+them (``Client(manual_ack=True)`` + ``client.ack(mid, 1)``), over a persistent MQTT 5 session
+(``clean_start=False``, a session expiry and a stable client id): a crash between receive and
+store leaves the messages with the broker, which sends them again. Acks of a batch received
+on an earlier connection are not sent (message ids restart per connection): the broker
+redelivers those messages instead — a duplicate, never a loss.
+
+paho's own thread keeps the connection (and reconnects with its capped backoff); messages cross
+into asyncio through :class:`~connectors.mqtt_bridge.Bridge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from connectors.base import BadInput, ConfigurationError, ConnectionState, Sample
+from connectors.mqtt_bridge import Bridge
+from connectors.mqtt_json import JsonDecoder
+from connectors.runtime import SupervisedConnector, logger
+from connectors.sparkplug import SparkplugDecoder, rebirth_request
+from connectors.specs import MqttSourceSpec
+from connectors.values import ValueMap, state_codes
+
+REBIRTH_INTERVAL_NS = 5_000_000_000  # one rebirth request per node per 5 s, not one per message
+
+
+def default_client_id(spec: MqttSourceSpec) -> str:
+    """Stable across restarts (the persistent session depends on it), distinct per source."""
+    digest = hashlib.sha1(f"{spec.url}|{spec.topic}".encode()).hexdigest()[:8]
+    return f"atelier-{spec.machine}-{digest}"
+
+
+class MqttConnector(SupervisedConnector):
+    def __init__(self, spec: MqttSourceSpec) -> None:
+        super().__init__(spec.machine)
+        self.spec = spec
+        parts = urlsplit(spec.url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ConfigurationError(f"source {spec.machine}: unsupported MQTT url {spec.url!r}")
+        self._tls = spec.tls or parts.scheme in ("mqtts", "ssl")
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (8883 if self._tls else 1883)
+        self.client_id = spec.client_id or default_client_id(spec)
+        self._json = JsonDecoder(
+            spec.machine,
+            spec.signals,
+            machine_level=spec.machine_level,
+            timestamp_field=spec.timestamp_field,
+        )
+        metrics = {
+            s.field: (s.name, ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)))
+            for s in spec.signals
+        }
+        self._sparkplug = SparkplugDecoder(spec.machine, metrics, spec.machine_level)
+        self._client: paho.Client | None = None
+        self._generation = 0  # bumped on every (re)connect, read by ack closures
+        self._rebirth_sent: dict[tuple[str, str], int] = {}
+
+    # -- paho side (its network thread) ----------------------------------------------------------
+    def _make_client(
+        self, loop: asyncio.AbstractEventLoop, bridge: Bridge[tuple[paho.MQTTMessage, int]]
+    ) -> paho.Client:
+        spec = self.spec
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=spec.qos == 1,
+        )
+        client.max_inflight_messages_set(100)  # our own publishes (rebirth requests); pre-connect
+        client.reconnect_delay_set(max(1, round(spec.reconnect.min_s)), round(spec.reconnect.max_s))
+        if spec.username:
+            password = os.environ.get(spec.password_env) if spec.password_env else None
+            client.username_pw_set(spec.username, password)
+        if self._tls:
+            client.tls_set(ca_certs=spec.ca_certs)
+
+        def on_connect(c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            if rc.is_failure:
+                loop.call_soon_threadsafe(self._down, f"connect refused: {rc}")
+                return
+            self._generation += 1
+            c.subscribe(spec.topic, qos=spec.qos)
+            loop.call_soon_threadsafe(self._connected)
+
+        def on_disconnect(_c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            loop.call_soon_threadsafe(self._down, f"disconnected: {rc}")
+
+        def on_message(_c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
+            bridge.put((message, time.time_ns()))  # receive time, wall clock
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        client.on_message = on_message
+        return client
+
+    def _down(self, reason: str) -> None:
+        if self._tracker.state is ConnectionState.connected:
+            logger.warning("source %s: %s", self.name, reason)
+            self._bad("connection_lost", reason)
+        self._tracker.set_state(ConnectionState.reconnecting, reason)
+
+    # -- asyncio side ----------------------------------------------------------------------------
+    async def _session(self) -> None:
+        loop = asyncio.get_running_loop()
+        bridge: Bridge[tuple[paho.MQTTMessage, int]] = Bridge(loop, self.spec.buffer_messages)
+        client = self._make_client(loop, bridge)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.spec.session_expiry_s
+        properties.ReceiveMaximum = self.spec.receive_maximum
+        persistent = self.spec.qos == 1
+        self._client = client
+        try:
+            client.connect_async(
+                self._host,
+                self._port,
+                keepalive=self.spec.keepalive_s,
+                clean_start=not persistent,  # False also on the first connect: keep the session
+                properties=properties,
+            )
+            client.loop_start()
+            while True:
+                await bridge.ready.wait()
+                messages = bridge.take()
+                if messages:
+                    await self._handle(client, messages)
+        finally:
+            self._client = None
+            bridge.close()
+            client.disconnect()
+            await asyncio.to_thread(client.loop_stop)
+
+    async def _handle(
+        self, client: paho.Client, messages: list[tuple[paho.MQTTMessage, int]]
+    ) -> None:
+        samples: list[Sample] = []
+        mids: list[int] = []
+        sparkplug = self.spec.format == "sparkplug"
+        max_bytes = self.spec.max_payload_bytes
+        for message, recv_ns in messages:
+            if message.qos == 1:
+                mids.append(message.mid)
+            try:
+                topic = message.topic
+                if len(message.payload) > max_bytes:
+                    raise BadInput("oversized", f"{topic}: {len(message.payload)} bytes")
+                if sparkplug:
+                    self._sparkplug_message(client, topic, message.payload, recv_ns, samples)
+                else:
+                    for exc in self._json.decode(topic, message.payload, recv_ns, samples):
+                        self._bad(exc.reason, exc.detail)
+            except BadInput as exc:
+                self._bad(exc.reason, exc.detail)
+            except UnicodeDecodeError:
+                self._bad("bad_topic", repr(message._topic[:60]))
+        ack = self._acker(client, mids) if mids else None
+        if samples:
+            await self._emit(samples, ack)
+        elif ack is not None:
+            ack()  # nothing to store: release the messages now
+
+    def _acker(self, client: paho.Client, mids: list[int]) -> Callable[[], None]:
+        generation = self._generation
+
+        def ack() -> None:
+            if generation != self._generation:
+                return  # ids of an older connection: the broker redelivers those messages
+            for mid in mids:
+                client.ack(mid, 1)
+
+        return ack
+
+    def _sparkplug_message(
+        self,
+        client: paho.Client,
+        topic: str,
+        payload: bytes | bytearray,
+        recv_ns: int,
+        out: list[Sample],
+    ) -> None:
+        decoded = self._sparkplug.decode(topic, payload, recv_ns)
+        out.extend(decoded.samples)
+        for exc in decoded.bad:
+            self._bad(exc.reason, exc.detail)
+        if decoded.rebirth is not None:
+            now = time.time_ns()
+            if now - self._rebirth_sent.get(decoded.rebirth, 0) >= REBIRTH_INTERVAL_NS:
+                self._rebirth_sent[decoded.rebirth] = now
+                request_topic, payload = rebirth_request(*decoded.rebirth, now // 1_000_000)
+                client.publish(request_topic, payload, qos=0)
+
+    async def _close(self) -> None:
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.disconnect()

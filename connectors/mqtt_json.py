@@ -1,0 +1,125 @@
+"""JSON MQTT payloads -> samples. Pure.
+
+A message is one JSON object; each signal names a dotted field path (``counters.total``). The
+machine is the topic level ``machine_level`` (0-based) when set, else the source's machine.
+``timestamp_field`` holds epoch milliseconds or an ISO 8601 string; without it samples carry
+the receive time. Whole-message problems raise BadInput (``malformed_json``, ``not_object``,
+``bad_timestamp``, ``no_known_fields``); a bad field is reported and the others still count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connectors.base import BadInput, Sample
+from connectors.specs import MqttSignalSpec
+from connectors.values import UnmappedState, ValueMap, state_codes
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    signal: str
+    path: tuple[str, ...]
+    values: ValueMap
+
+
+def parse_timestamp_ns(raw: object) -> int:
+    """Epoch milliseconds (number) or ISO 8601 (``Z`` or offset; naive means UTC) -> ns."""
+    if isinstance(raw, bool):
+        raise BadInput("bad_timestamp", repr(raw))
+    if isinstance(raw, int):
+        return raw * 1_000_000
+    if isinstance(raw, float):
+        return round(raw * 1_000_000)
+    if isinstance(raw, str):
+        try:
+            dt = datetime.fromisoformat(raw)
+        except ValueError:
+            raise BadInput("bad_timestamp", raw[:40]) from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+    raise BadInput("bad_timestamp", type(raw).__name__)
+
+
+class JsonDecoder:
+    """Decodes the JSON messages of one source."""
+
+    def __init__(
+        self,
+        machine: str,
+        signals: Sequence[MqttSignalSpec],
+        *,
+        machine_level: int | None = None,
+        timestamp_field: str | None = None,
+    ) -> None:
+        self.machine = machine
+        self.machine_level = machine_level
+        self.timestamp_path = tuple(timestamp_field.split(".")) if timestamp_field else None
+        self.fields = tuple(
+            _Field(
+                s.name,
+                tuple(s.field.split(".")),
+                ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)),
+            )
+            for s in signals
+        )
+
+    def machine_of(self, topic: str) -> str:
+        if self.machine_level is None:
+            return self.machine
+        levels = topic.split("/")
+        if self.machine_level >= len(levels):
+            raise BadInput("bad_topic", f"{topic!r} has no level {self.machine_level}")
+        return levels[self.machine_level]
+
+    def decode(
+        self, topic: str, payload: bytes | bytearray, recv_ns: int, out: list[Sample]
+    ) -> list[BadInput]:
+        """Append this message's samples to ``out``; returns per-field problems."""
+        try:
+            doc = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadInput("malformed_json", f"{topic}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise BadInput("not_object", f"{topic}: {type(doc).__name__}")
+        machine = self.machine_of(topic)
+        ts_ns = recv_ns
+        if self.timestamp_path is not None:
+            raw_ts = _get(doc, self.timestamp_path)
+            if raw_ts is not _MISSING:
+                ts_ns = parse_timestamp_ns(raw_ts)
+        bad: list[BadInput] = []
+        found = 0
+        for f in self.fields:
+            raw = _get(doc, f.path)
+            if raw is _MISSING:
+                continue
+            found += 1
+            try:
+                out.append(Sample(ts_ns, machine, f.signal, f.values.convert(raw)))
+            except UnmappedState as exc:
+                bad.append(exc)
+                out.append(Sample(ts_ns, machine, f.signal, 0.0))
+            except BadInput as exc:
+                bad.append(BadInput(exc.reason, f"{topic} {'.'.join(f.path)}: {exc.detail}"))
+        if not found:
+            raise BadInput("no_known_fields", topic)
+        return bad
+
+
+def _get(doc: dict[str, object], path: tuple[str, ...]) -> object:
+    node: object = doc
+    for key in path:
+        if not isinstance(node, dict):
+            return _MISSING
+        node = node.get(key, _MISSING)
+        if node is _MISSING:
+            return _MISSING
+    return node
