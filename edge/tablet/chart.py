@@ -1,0 +1,81 @@
+"""Geometry of the shift chart (rendered as inline SVG by the template), pure.
+
+Top band: the state timeline, one rectangle per state interval. Below: cumulative good count
+(polyline) against the ideal (straight line from 0 at shift start to what an ideal machine
+would have made by now: elapsed / ideal_cycle_s). Coordinates are SVG user units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from edge.tablet.models import ShiftSeries
+
+WIDTH = 1000.0
+BAND_H = 40.0
+PLOT_TOP = 56.0
+PLOT_H = 200.0
+HEIGHT = PLOT_TOP + PLOT_H + 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rect:
+    x: float
+    width: float
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartGeometry:
+    rects: tuple[Rect, ...]
+    good_points: str  # "x,y x,y ..." for <polyline points=...>
+    ideal: tuple[float, float, float, float]  # x1 y1 x2 y2
+    now_x: float
+    y_max: int
+    good_now: int
+    ideal_now: int
+    width: float = WIDTH
+    height: float = HEIGHT
+    band_h: float = BAND_H
+    plot_top: float = PLOT_TOP
+    plot_h: float = PLOT_H
+
+
+def _x(series: ShiftSeries, when: datetime) -> float:
+    span = (series.end - series.start).total_seconds()
+    if span <= 0:
+        return 0.0
+    frac = (when - series.start).total_seconds() / span
+    return round(WIDTH * min(1.0, max(0.0, frac)), 1)
+
+
+def geometry(series: ShiftSeries) -> ChartGeometry:
+    elapsed_s = max(0.0, (min(series.now, series.end) - series.start).total_seconds())
+    ideal_now = int(elapsed_s / series.ideal_cycle_s) if series.ideal_cycle_s > 0 else 0
+    good_now = series.good_points[-1][1] if series.good_points else 0
+    y_max = max(1, ideal_now, good_now)
+
+    def y(count: float) -> float:
+        return round(PLOT_TOP + PLOT_H * (1 - count / y_max), 1)
+
+    rects = tuple(
+        Rect(
+            x=_x(series, seg.start),
+            width=max(0.5, _x(series, seg.end) - _x(series, seg.start)),
+            state=seg.state,
+        )
+        for seg in series.segments
+        if seg.end > seg.start
+    )
+    points = " ".join(f"{_x(series, t)},{y(n)}" for t, n in series.good_points)
+    now_x = _x(series, series.now)
+    return ChartGeometry(
+        rects=rects,
+        good_points=points,
+        ideal=(0.0, y(0), now_x, y(ideal_now)),
+        now_x=now_x,
+        y_max=y_max,
+        good_now=good_now,
+        ideal_now=ideal_now,
+    )

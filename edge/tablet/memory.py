@@ -1,0 +1,269 @@
+"""In-memory :class:`~edge.tablet.services.TabletServices`: the double for tests and demos.
+
+Keeps an ``outbox`` list of ``(seq, kind, body)`` exactly as the store-backed implementation
+writes them, so tests can assert what an operator action produced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.tablet import records, rules
+from edge.tablet.errors import InvalidInput, UnknownMachine, UnknownStop
+from edge.tablet.models import (
+    DispatchEntry,
+    MachineTile,
+    OrderAction,
+    PendingStop,
+    QualityResult,
+    QualitySpec,
+    Reason,
+    Receipt,
+    ShiftSeries,
+)
+from edge.tablet.once import Once
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class MemoryMachine:
+    """Mutable state of one machine in the double."""
+
+    tile: MachineTile
+    dispatch: list[DispatchEntry] = field(default_factory=list)
+    stops: list[PendingStop] = field(default_factory=list)
+    specs: dict[str, list[QualitySpec]] = field(default_factory=dict)  # order -> specs
+    results: list[QualityResult] = field(default_factory=list)
+    series: ShiftSeries | None = None
+    ideal_cycle_s: float = 1.0
+
+
+class MemoryTabletServices:
+    def __init__(
+        self,
+        machines: Mapping[str, MemoryMachine],
+        *,
+        stop_reasons: Sequence[Reason] = (),
+        scrap_reasons: Sequence[Reason] = (),
+        clock: Clock = _utcnow,
+    ) -> None:
+        self._machines = dict(machines)
+        self._stop_reasons = tuple(stop_reasons)
+        self._scrap_reasons = tuple(scrap_reasons)
+        self._clock = clock
+        self._once = Once()
+        self.outbox: list[tuple[int, str, dict[str, Any]]] = []
+
+    # --- reading ---------------------------------------------------------------------------
+    def _get(self, machine_id: str) -> MemoryMachine:
+        try:
+            return self._machines[machine_id]
+        except KeyError:
+            raise UnknownMachine(machine=machine_id) from None
+
+    async def machines(self) -> Sequence[MachineTile]:
+        return [m.tile for m in self._machines.values()]
+
+    async def machine(self, machine_id: str) -> MachineTile:
+        return self._get(machine_id).tile
+
+    async def dispatch_list(self, machine_id: str) -> Sequence[DispatchEntry]:
+        return tuple(self._get(machine_id).dispatch)
+
+    async def pending_stops(self, machine_id: str) -> Sequence[PendingStop]:
+        return tuple(self._get(machine_id).stops)
+
+    async def quality_specs(self, machine_id: str) -> Sequence[QualitySpec]:
+        m = self._get(machine_id)
+        current = rules.active_order(m.dispatch)
+        return tuple(m.specs.get(current.number, ())) if current else ()
+
+    async def quality_results(self, machine_id: str) -> Sequence[QualityResult]:
+        return tuple(reversed(self._get(machine_id).results))
+
+    async def shift_series(self, machine_id: str, now: datetime) -> ShiftSeries:
+        m = self._get(machine_id)
+        if m.series is not None:
+            return m.series
+        return ShiftSeries(start=now, end=now, now=now, ideal_cycle_s=m.ideal_cycle_s)
+
+    def stop_reasons(self) -> Sequence[Reason]:
+        return self._stop_reasons
+
+    def scrap_reasons(self) -> Sequence[Reason]:
+        return self._scrap_reasons
+
+    # --- actions ---------------------------------------------------------------------------
+    def _store(self, key: str, kind_body: tuple[str, dict[str, Any]], at: datetime) -> Receipt:
+        kind, body = kind_body
+        seq = len(self.outbox) + 1
+        self.outbox.append((seq, kind, body))
+        summary = {k: v for k, v in body.items() if k not in ("key", "at")}
+        return Receipt(key=key, kind=kind, seq=seq, stored_at=at, summary=summary)
+
+    async def order_action(
+        self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
+    ) -> Receipt:
+        m = self._get(machine_id)
+
+        async def act() -> Receipt:
+            status = rules.transition(m.dispatch, order, action)
+            at = self._clock()
+            rec = records.order_action(
+                machine=machine_id, order=order, action=action, operator=operator, key=key, at=at
+            )
+            receipt = self._store(key, rec, at)
+            entry = rules.find_order(m.dispatch, order)
+            m.dispatch[m.dispatch.index(entry)] = dataclasses.replace(entry, status=status)
+            self._refresh_tile(m)
+            return receipt
+
+        return await self._once.run(key, act)
+
+    async def declare_counts(
+        self,
+        *,
+        machine_id: str,
+        good: int,
+        scrap: int,
+        scrap_reason: str | None,
+        operator: str,
+        key: str,
+    ) -> Receipt:
+        m = self._get(machine_id)
+        rules.check_counts(good, scrap, scrap_reason, self._scrap_reasons)
+
+        async def act() -> Receipt:
+            current = rules.active_order(m.dispatch)
+            at = self._clock()
+            rec = records.counts(
+                machine=machine_id,
+                order=current.number if current else None,
+                good=good,
+                scrap=scrap,
+                scrap_reason=scrap_reason if scrap else None,
+                operator=operator,
+                key=key,
+                at=at,
+            )
+            receipt = self._store(key, rec, at)
+            if current is not None:
+                updated = dataclasses.replace(
+                    current, qty_good=current.qty_good + good, qty_scrap=current.qty_scrap + scrap
+                )
+                m.dispatch[m.dispatch.index(current)] = updated
+            self._refresh_tile(m)
+            return receipt
+
+        return await self._once.run(key, act)
+
+    async def justify_stop(
+        self, *, machine_id: str, stop_id: str, reason: str, operator: str, key: str
+    ) -> Receipt:
+        m = self._get(machine_id)
+        rules.check_reason(reason, self._stop_reasons, field="reason")
+
+        async def act() -> Receipt:
+            stop = next((s for s in m.stops if s.id == stop_id), None)
+            if stop is None:
+                raise UnknownStop(stop=stop_id)
+            at = self._clock()
+            rec = records.stop_reason(stop=stop, reason=reason, operator=operator, key=key, at=at)
+            receipt = self._store(key, rec, at)
+            m.stops.remove(stop)
+            return receipt
+
+        return await self._once.run(key, act)
+
+    async def consume(
+        self,
+        *,
+        machine_id: str,
+        item: str,
+        lot: str,
+        qty: float,
+        uom: str,
+        operator: str,
+        key: str,
+    ) -> Receipt:
+        m = self._get(machine_id)
+        item = rules.check_text(item, field="item")
+        lot = rules.check_text(lot, field="lot")
+        qty = rules.check_quantity(qty)
+
+        async def act() -> Receipt:
+            current = rules.active_order(m.dispatch)
+            at = self._clock()
+            rec = records.consumption(
+                machine=machine_id,
+                order=current.number if current else None,
+                item=item,
+                lot=lot,
+                qty=qty,
+                uom=uom,
+                operator=operator,
+                key=key,
+                at=at,
+            )
+            return self._store(key, rec, at)
+
+        return await self._once.run(key, act)
+
+    async def record_quality(
+        self, *, machine_id: str, characteristic: str, value: float, operator: str, key: str
+    ) -> Receipt:
+        m = self._get(machine_id)
+        spec = next(
+            (s for s in await self.quality_specs(machine_id) if s.characteristic == characteristic),
+            None,
+        )
+        if spec is None:
+            raise InvalidInput("characteristic")
+
+        async def act() -> Receipt:
+            current = rules.active_order(m.dispatch)
+            at = self._clock()
+            rec = records.quality(
+                machine=machine_id,
+                order=current.number if current else None,
+                spec=spec,
+                value=value,
+                operator=operator,
+                key=key,
+                at=at,
+            )
+            receipt = self._store(key, rec, at)
+            m.results.append(
+                QualityResult(
+                    characteristic=characteristic,
+                    value=value,
+                    verdict=spec.verdict(value),
+                    at=at,
+                    operator=operator,
+                    lower=spec.lower,
+                    upper=spec.upper,
+                    unit=spec.unit,
+                )
+            )
+            return receipt
+
+        return await self._once.run(key, act)
+
+    def _refresh_tile(self, m: MemoryMachine) -> None:
+        current = rules.active_order(m.dispatch)
+        m.tile = dataclasses.replace(
+            m.tile,
+            active_order=current.number if current else None,
+            item=current.item if current else None,
+            target_qty=current.qty if current else None,
+            order_good=current.qty_good if current else 0,
+        )

@@ -1,0 +1,27 @@
+// Atelier tablet: small behaviours, no framework (htmx does the requests).
+(function () {
+  "use strict";
+  // Keyboard-wedge barcode scanners type the code then press Enter. In a field marked
+  // data-scan, Enter moves to the next empty field of the form instead of submitting early;
+  // in the last one it submits as usual.
+  document.addEventListener("keydown", function (e) {
+    var el = e.target;
+    if (e.key !== "Enter" || !el.matches || !el.matches("input[data-scan]")) return;
+    var fields = Array.prototype.slice.call(el.form.querySelectorAll("input:not([type=hidden]), select"));
+    var next = fields.slice(fields.indexOf(el) + 1).find(function (f) { return !f.value; });
+    if (next) { e.preventDefault(); next.focus(); }
+  });
+  // Idle timeout: the server refuses the session after it anyway; this leaves the page so
+  // that the next person does not act under the previous operator's name.
+  var timer = null;
+  function arm() {
+    var body = document.body;
+    if (timer) clearTimeout(timer);
+    if (!body || !body.dataset.idleS) return;
+    timer = setTimeout(function () { window.location.href = body.dataset.expiredUrl; },
+                       parseInt(body.dataset.idleS, 10) * 1000);
+  }
+  ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, arm, true); });
+  document.addEventListener("DOMContentLoaded", arm);
+  document.addEventListener("htmx:afterSettle", arm);
+})();
