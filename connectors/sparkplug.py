@@ -107,7 +107,6 @@ class SparkplugDecoder:
                     BadInput("seq_gap", f"{topic}: seq {message.seq}, expected {expected}")
                 )
             node.seq = message.seq
-        node.machines.add(machine)
         self._metrics(kind, device, node, message, machine, recv_ns, out, (group, node_id))
         return out
 
@@ -130,6 +129,7 @@ class SparkplugDecoder:
         node_key: tuple[str, str],
     ) -> None:
         birth = kind.endswith("BIRTH")
+        before = len(out.samples)
         default_ts = message.timestamp * 1_000_000 if message.HasField("timestamp") else recv_ns
         for metric in message.metrics:
             name = metric.name
@@ -155,6 +155,8 @@ class SparkplugDecoder:
                 out.samples.append(Sample(ts, machine, signal, 0.0))
             except BadInput as exc:
                 out.bad.append(exc)
+        if len(out.samples) > before:
+            node.machines.add(machine)  # the machines this node speaks for go offline with it
 
     def _death(
         self, kind: str, node: _Node, message: pb.Payload, machine: str, recv_ns: int, out: Decoded
