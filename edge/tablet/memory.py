@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.tablet import records, rules
-from edge.tablet.errors import InvalidInput, UnknownMachine, UnknownStop
+from edge.tablet import plans, rules
+from edge.tablet.errors import UnknownMachine, UnknownStop
 from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
@@ -103,12 +103,12 @@ class MemoryTabletServices:
         return self._scrap_reasons
 
     # --- actions ---------------------------------------------------------------------------
-    def _store(self, key: str, kind_body: tuple[str, dict[str, Any]], at: datetime) -> Receipt:
-        kind, body = kind_body
-        seq = len(self.outbox) + 1
-        self.outbox.append((seq, kind, body))
-        summary = {k: v for k, v in body.items() if k not in ("key", "at")}
-        return Receipt(key=key, kind=kind, seq=seq, stored_at=at, summary=summary)
+    def _store(self, key: str, plan: plans.Plan, at: datetime) -> Receipt:
+        seq = len(self.outbox)
+        for kind, body in plan.records:
+            seq += 1
+            self.outbox.append((seq, kind, body))
+        return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
 
     async def order_action(
         self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
@@ -116,14 +116,17 @@ class MemoryTabletServices:
         m = self._get(machine_id)
 
         async def act() -> Receipt:
-            status = rules.transition(m.dispatch, order, action)
-            at = self._clock()
-            rec = records.order_action(
-                machine=machine_id, order=order, action=action, operator=operator, key=key, at=at
+            plan = plans.order(
+                machine=machine_id,
+                dispatch=m.dispatch,
+                number=order,
+                action=action,
+                operator=operator,
             )
-            receipt = self._store(key, rec, at)
+            receipt = self._store(key, plan, self._clock())
             entry = rules.find_order(m.dispatch, order)
-            m.dispatch[m.dispatch.index(entry)] = dataclasses.replace(entry, status=status)
+            assert plan.new_status is not None
+            m.dispatch[m.dispatch.index(entry)] = dataclasses.replace(entry, status=plan.new_status)
             self._refresh_tile(m)
             return receipt
 
@@ -140,22 +143,21 @@ class MemoryTabletServices:
         key: str,
     ) -> Receipt:
         m = self._get(machine_id)
-        rules.check_counts(good, scrap, scrap_reason, self._scrap_reasons)
 
         async def act() -> Receipt:
-            current = rules.active_order(m.dispatch)
             at = self._clock()
-            rec = records.counts(
+            plan = plans.counts(
                 machine=machine_id,
-                order=current.number if current else None,
+                dispatch=m.dispatch,
                 good=good,
                 scrap=scrap,
-                scrap_reason=scrap_reason if scrap else None,
+                scrap_reason=scrap_reason,
+                reasons=self._scrap_reasons,
                 operator=operator,
-                key=key,
                 at=at,
             )
-            receipt = self._store(key, rec, at)
+            receipt = self._store(key, plan, at)
+            current = rules.active_order(m.dispatch)
             if current is not None:
                 updated = dataclasses.replace(
                     current, qty_good=current.qty_good + good, qty_scrap=current.qty_scrap + scrap
@@ -170,15 +172,19 @@ class MemoryTabletServices:
         self, *, machine_id: str, stop_id: str, reason: str, operator: str, key: str
     ) -> Receipt:
         m = self._get(machine_id)
-        rules.check_reason(reason, self._stop_reasons, field="reason")
 
         async def act() -> Receipt:
             stop = next((s for s in m.stops if s.id == stop_id), None)
             if stop is None:
                 raise UnknownStop(stop=stop_id)
-            at = self._clock()
-            rec = records.stop_reason(stop=stop, reason=reason, operator=operator, key=key, at=at)
-            receipt = self._store(key, rec, at)
+            plan = plans.stop(
+                stop=stop,
+                reason=reason,
+                reasons=self._stop_reasons,
+                dispatch=m.dispatch,
+                operator=operator,
+            )
+            receipt = self._store(key, plan, self._clock())
             m.stops.remove(stop)
             return receipt
 
@@ -196,25 +202,18 @@ class MemoryTabletServices:
         key: str,
     ) -> Receipt:
         m = self._get(machine_id)
-        item = rules.check_text(item, field="item")
-        lot = rules.check_text(lot, field="lot")
-        qty = rules.check_quantity(qty)
 
         async def act() -> Receipt:
-            current = rules.active_order(m.dispatch)
-            at = self._clock()
-            rec = records.consumption(
+            plan = plans.consume(
                 machine=machine_id,
-                order=current.number if current else None,
+                dispatch=m.dispatch,
                 item=item,
                 lot=lot,
                 qty=qty,
                 uom=uom,
                 operator=operator,
-                key=key,
-                at=at,
             )
-            return self._store(key, rec, at)
+            return self._store(key, plan, self._clock())
 
         return await self._once.run(key, act)
 
@@ -222,26 +221,19 @@ class MemoryTabletServices:
         self, *, machine_id: str, characteristic: str, value: float, operator: str, key: str
     ) -> Receipt:
         m = self._get(machine_id)
-        spec = next(
-            (s for s in await self.quality_specs(machine_id) if s.characteristic == characteristic),
-            None,
-        )
-        if spec is None:
-            raise InvalidInput("characteristic")
+        specs = await self.quality_specs(machine_id)
 
         async def act() -> Receipt:
-            current = rules.active_order(m.dispatch)
-            at = self._clock()
-            rec = records.quality(
+            plan, spec = plans.quality(
                 machine=machine_id,
-                order=current.number if current else None,
-                spec=spec,
+                dispatch=m.dispatch,
+                specs=specs,
+                characteristic=characteristic,
                 value=value,
                 operator=operator,
-                key=key,
-                at=at,
             )
-            receipt = self._store(key, rec, at)
+            at = self._clock()
+            receipt = self._store(key, plan, at)
             m.results.append(
                 QualityResult(
                     characteristic=characteristic,

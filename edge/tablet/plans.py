@@ -1,0 +1,148 @@
+"""What each operator action stores, decided without I/O.
+
+A service implementation reads the current state (dispatch list, stops, specs), asks for a
+:class:`Plan`, then writes ``plan.records`` to the outbox and its own state change in one
+transaction. ``plan.kind`` and ``plan.summary`` describe the action for the confirmation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from edge.tablet import records, rules
+from edge.tablet.errors import InvalidAction, InvalidInput
+from edge.tablet.models import (
+    DispatchEntry,
+    OrderAction,
+    OrderStatus,
+    PendingStop,
+    QualitySpec,
+    Reason,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    kind: str
+    records: records.Records
+    summary: dict[str, Any] = field(default_factory=dict)
+    new_status: OrderStatus | None = None  # order actions: the order's next status
+
+
+def order(
+    *,
+    machine: str,
+    dispatch: Sequence[DispatchEntry],
+    number: str,
+    action: OrderAction,
+    operator: str,
+) -> Plan:
+    status = rules.transition(dispatch, number, action)
+    recs = records.order_action(machine=machine, order=number, action=action, operator=operator)
+    return Plan(f"order_{action}", recs, {"work_order": number}, status)
+
+
+def counts(
+    *,
+    machine: str,
+    dispatch: Sequence[DispatchEntry],
+    good: int,
+    scrap: int,
+    scrap_reason: str | None,
+    reasons: Sequence[Reason],
+    operator: str,
+    at: datetime,
+) -> Plan:
+    rules.check_counts(good, scrap, scrap_reason, reasons)
+    current = rules.active_order(dispatch)
+    recs = records.counts(
+        machine=machine,
+        order=current.number if current else None,
+        good=good,
+        scrap=scrap,
+        scrap_reason=scrap_reason if scrap else None,
+        operator=operator,
+        at=at,
+    )
+    summary = {"good": good, "scrap": scrap, "reason": scrap_reason if scrap else None}
+    return Plan("counts", recs, summary)
+
+
+def stop(
+    *,
+    stop: PendingStop,
+    reason: str,
+    reasons: Sequence[Reason],
+    dispatch: Sequence[DispatchEntry],
+    operator: str,
+) -> Plan:
+    rules.check_reason(reason, reasons, field="reason")
+    current = rules.active_order(dispatch)
+    recs = records.stop_reason(
+        stop=stop, reason=reason, operator=operator, order=current.number if current else None
+    )
+    return Plan("stop_reason", recs, {"reason": reason, "stop": stop.id})
+
+
+def consume(
+    *,
+    machine: str,
+    dispatch: Sequence[DispatchEntry],
+    item: str,
+    lot: str,
+    qty: float,
+    uom: str,
+    operator: str,
+) -> Plan:
+    item = rules.check_text(item, field="item")
+    lot = rules.check_text(lot, field="lot")
+    qty = rules.check_quantity(qty)
+    uom = rules.check_text(uom, field="uom", max_len=16)
+    current = rules.active_order(dispatch)
+    if current is None:  # genealogy needs an order to hang the lot on
+        raise InvalidAction("error.no_active_order")
+    recs = records.consumption(
+        machine=machine,
+        order=current.number,
+        item=item,
+        lot=lot,
+        qty=qty,
+        uom=uom,
+        operator=operator,
+    )
+    summary = {"item": item, "lot": lot, "qty": f"{qty:g}", "uom": uom}
+    return Plan("consumption", recs, summary)
+
+
+def quality(
+    *,
+    machine: str,
+    dispatch: Sequence[DispatchEntry],
+    specs: Sequence[QualitySpec],
+    characteristic: str,
+    value: float,
+    operator: str,
+) -> tuple[Plan, QualitySpec]:
+    spec = next((s for s in specs if s.characteristic == characteristic), None)
+    if spec is None:
+        raise InvalidInput("characteristic")
+    if not math.isfinite(value):
+        raise InvalidInput("value")
+    current = rules.active_order(dispatch)
+    recs = records.quality(
+        machine=machine,
+        order=current.number if current else None,
+        spec=spec,
+        value=value,
+        operator=operator,
+    )
+    summary = {
+        "characteristic": characteristic,
+        "value": f"{value:g}",
+        "verdict": spec.verdict(value),
+    }
+    return Plan("quality", recs, summary), spec
