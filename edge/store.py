@@ -16,6 +16,7 @@ Errors::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -73,7 +74,12 @@ class ActiveOrder:
 
 
 SAMPLE_SCHEMA = pa.schema(
-    [("ts_ns", pa.int64()), ("machine", pa.string()), ("signal", pa.string()), ("value", pa.float64())]
+    [
+        ("ts_ns", pa.int64()),
+        ("machine", pa.string()),
+        ("signal", pa.string()),
+        ("value", pa.float64()),
+    ]
 )
 
 
@@ -147,10 +153,9 @@ class Store:
     def close(self) -> None:
         if self._con is not None:
             con, self._con = self._con, None
-            try:
+            # Closing after a fatal I/O error may fail too: the file is reopened from its WAL.
+            with contextlib.suppress(duckdb.Error):
                 con.close()
-            except duckdb.Error:
-                pass  # closing after a fatal I/O error: the file is reopened from the WAL later
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -239,7 +244,9 @@ class Store:
 
     def outbox_seqs(self) -> list[int]:
         """Every seq still stored, ascending (tests and diagnostics)."""
-        return [int(r[0]) for r in self.con.execute("SELECT seq FROM outbox ORDER BY seq").fetchall()]
+        return [
+            int(r[0]) for r in self.con.execute("SELECT seq FROM outbox ORDER BY seq").fetchall()
+        ]
 
     # --- operator declarations, dispatch, active orders --------------------------------------
 
@@ -291,18 +298,18 @@ class Store:
     # --- derived facts -----------------------------------------------------------------------
 
     def production_counts(self, *, from_ns: int, to_ns: int) -> dict[str, Counts]:
-        """Counts per machine from the production facts whose period starts in the window."""
+        """Counts per machine from the production facts whose period ends in ``(from, to]``."""
         rows = self.con.execute(
             "SELECT machine, sum(total), sum(good), sum(reject) FROM production "
-            "WHERE start_ns >= ? AND start_ns < ? GROUP BY machine",
+            "WHERE end_ns > ? AND end_ns <= ? GROUP BY machine",
             [from_ns, to_ns],
         ).fetchall()
         return {m: Counts(int(t), int(g), int(r)) for m, t, g, r in rows}
 
     def events(self, *, machine: str, kind: str, from_ns: int, to_ns: int) -> list[dict[str, Any]]:
         cur = self.con.execute(
-            "SELECT * FROM events WHERE machine = ? AND kind = ? AND start_ns >= ? AND start_ns < ? "
-            "ORDER BY start_ns",
+            "SELECT * FROM events WHERE machine = ? AND kind = ? "
+            "AND start_ns >= ? AND start_ns < ? ORDER BY start_ns",
             [machine, kind, from_ns, to_ns],
         )
         names = [d[0] for d in cur.description or ()]

@@ -37,6 +37,10 @@ def to_arrow(items: Sequence[Item]) -> pa.Table:
     )
 
 
+def _append(store: Store, table: pa.Table) -> int:
+    return store.append_samples(table)
+
+
 class Ingest:
     """The consumer side of the :class:`SampleQueue`."""
 
@@ -72,8 +76,7 @@ class Ingest:
         """Wait until everything queued so far is committed (for a clean shutdown)."""
         try:
             async with asyncio.timeout(timeout_s):
-                while self._queue.depth > 0:
-                    await asyncio.sleep(0.02)
+                await self._queue.wait_empty()
         except TimeoutError:
             return False
         return True
@@ -83,9 +86,9 @@ class Ingest:
         while True:
             started = time.perf_counter()
             try:
-                await self._writer.call(Store.append_samples, table)
+                await self._writer.call(_append, table)
             except StoreUnavailable as exc:
-                self._unavailable(str(exc))
+                self.report_unavailable(str(exc))
                 await asyncio.sleep(self._retry_s)
                 continue
             elapsed = time.perf_counter() - started
@@ -98,7 +101,8 @@ class Ingest:
                 self.store_error = None
             return
 
-    def _unavailable(self, reason: str) -> None:
+    def report_unavailable(self, reason: str) -> None:
+        """Record (and log once) that the store cannot be written."""
         if self.store_error is None:
             event(
                 logger,

@@ -69,7 +69,9 @@ class SampleQueue:
                 pass
         taken: list[Item] = []
         count = 0
-        while self._items and (not taken or count + len(self._items[0].batch.samples) <= max_samples):
+        while self._items and (
+            not taken or count + len(self._items[0].batch.samples) <= max_samples
+        ):
             item = self._items.popleft()
             taken.append(item)
             count += len(item.batch.samples)
@@ -79,6 +81,11 @@ class SampleQueue:
     def _queued_under(self, max_samples: int) -> bool:
         # Also stop lingering when the bound is reached: putters are waiting for a commit.
         return self._queued < max_samples and self._held < self.max_samples
+
+    async def wait_empty(self) -> None:
+        """Return once nothing is held (everything put so far has been committed)."""
+        async with self._cond:
+            await self._cond.wait_for(lambda: self._held == 0)
 
     async def release(self, items: list[Item]) -> None:
         """Forget committed items and wake the connectors waiting for room."""

@@ -59,7 +59,10 @@ def test_append_samples_from_arrow(store: Store) -> None:
         "SELECT machine, count(*), sum(value), min(ingest_id), max(ingest_id) FROM samples "
         "GROUP BY machine ORDER BY machine"
     ).fetchall()
-    assert rows == [("m1", 1000, float(sum(range(1000))), 1, 1), ("m2", 500, float(sum(range(500))), 2, 2)]
+    assert rows == [
+        ("m1", 1000, float(sum(range(1000))), 1, 1),
+        ("m2", 500, float(sum(range(500))), 2, 2),
+    ]
     got = store.read_samples(from_ns=10_000, to_ns=10_010, machine="m2")
     assert got["ts_ns"].tolist() == list(range(10_000, 10_010))
 
@@ -91,7 +94,12 @@ def test_declaration_and_outbox_in_one_transaction(store: Store) -> None:
     assert (decl_id, seq) == (1, 1)
     record = store.outbox_pending()[0]
     assert record.kind == "declaration"
-    assert record.payload == {"machine": "m1", "kind": "stop_reason", "operator": "ann", "reason": "tooling"}
+    assert record.payload == {
+        "machine": "m1",
+        "kind": "stop_reason",
+        "operator": "ann",
+        "reason": "tooling",
+    }
 
 
 def test_retention_keeps_unacked_outbox_and_recent_samples(store: Store) -> None:

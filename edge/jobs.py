@@ -1,0 +1,187 @@
+"""Scheduled work of the edge (APScheduler ``AsyncIOScheduler``): every job awaits the writer.
+
+- ``analytics`` every few seconds: incremental counters → production, stops, states (+ outbox)
+- ``oee`` every 30 s: hour-to-date, shift-to-date and active-order OEE per machine (cached for
+  ``/api/v1/machines``, stored in ``oee``)
+- ``shift_end`` every 30 s: an ``oee`` outbox record for each shift that ended since the last one
+- ``retention`` hourly: raw samples older than ``retention_days``; acked outbox rows
+- ``outbox_stats`` every 2 s: backlog and lag for ``/health`` and ``/metrics``
+
+Jobs never overlap themselves (``max_instances=1``, ``coalesce``); a failure is logged once and
+its recovery once, and the next run simply tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from edge.analytics.report import MachineParams, WindowReport
+from edge.logs import event
+from edge.runtime.analysis import (
+    Calendar,
+    current_shift,
+    oee_reports,
+    record_shift_oee,
+    shifts_ended,
+)
+from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
+from edge.store import OutboxStats, Store, StoreError
+from edge.writer import StoreWriter
+
+logger = logging.getLogger("edge.jobs")
+DAY_NS = 24 * 3600 * 1_000_000_000
+HOUR_NS = 3600 * 1_000_000_000
+
+
+@dataclass(slots=True)
+class JobState:
+    """What the jobs computed last; read by the HTTP layer without touching DuckDB."""
+
+    live: dict[str, LiveMachine] = field(default_factory=dict)
+    active_orders: dict[str, str | None] = field(default_factory=dict)
+    shift_oee: dict[str, WindowReport] = field(default_factory=dict)
+    outbox: OutboxStats | None = None
+    failing: set[str] = field(default_factory=set)
+
+
+class EdgeJobs:
+    def __init__(
+        self,
+        writer: StoreWriter,
+        analytics: IncrementalAnalytics,
+        report_params: dict[str, MachineParams],
+        calendar: Calendar,
+        *,
+        retention_days: int,
+        analytics_interval_s: float = 2.0,
+        on_analytics: Callable[[float], None] | None = None,
+    ) -> None:
+        self.state = JobState()
+        self._writer = writer
+        self._analytics = analytics
+        self._params = report_params
+        self._calendar = calendar
+        self._retention_days = retention_days
+        self._interval_s = analytics_interval_s
+        self._on_analytics = on_analytics
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        jobs: list[tuple[Callable[[], Awaitable[None]], float]] = [
+            (self.run_analytics, self._interval_s),
+            (self.refresh_outbox_stats, 2.0),
+            (self.refresh_oee, 30.0),
+            (self.record_shift_ends, 30.0),
+            (self.apply_retention, 3600.0),
+        ]
+        now = datetime.now(UTC)
+        for job, seconds in jobs:
+            scheduler.add_job(
+                self._guarded(job),
+                "interval",
+                seconds=seconds,
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+                id=job.__name__,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    def _guarded(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        name = job.__name__
+
+        async def run() -> None:
+            try:
+                await job()
+            except StoreError as exc:  # the ingest loop reports the store itself on /health
+                self._failed(name, str(exc))
+                return
+            except Exception as exc:  # a job boundary: log, keep the scheduler alive
+                if name not in self.state.failing:
+                    logger.exception("job %s failed", name)
+                self._failed(name, f"{type(exc).__name__}: {exc}")
+                return
+            if name in self.state.failing:
+                self.state.failing.discard(name)
+                event(logger, logging.INFO, "job recovered", job=name)
+
+        run.__name__ = name
+        return run
+
+    def _failed(self, name: str, reason: str) -> None:
+        if name not in self.state.failing:
+            event(logger, logging.ERROR, "job failed", job=name, reason=reason)
+        self.state.failing.add(name)
+
+    async def run_analytics(self) -> None:
+        started = time.perf_counter()
+        orders = await self._writer.call(_orders)
+        self.state.active_orders = orders
+        result = await self._writer.call(self._analytics.run, time.time_ns(), orders)
+        self.state.live = result.live
+        if self._on_analytics is not None and result.samples:
+            self._on_analytics(time.perf_counter() - started)
+
+    async def refresh_outbox_stats(self) -> None:
+        self.state.outbox = await self._writer.call(Store.outbox_stats)
+
+    async def refresh_oee(self) -> None:
+        now = time.time_ns()
+        shift = current_shift(self._calendar, now)
+        for machine, params in self._params.items():
+            reports = await self._writer.call(
+                oee_reports,
+                machine,
+                params,
+                self._calendar,
+                start_ns=shift.start_ns,
+                end_ns=now,
+                by="shift",
+            )
+            if reports:
+                self.state.shift_oee[machine] = reports[-1]
+
+    async def record_shift_ends(self) -> None:
+        now = time.time_ns()
+        last = await self._writer.call(_kv, "oee_shift_recorded_ns")
+        if last == 0:  # first start: begin from now, no back-filling of history
+            await self._writer.call(_set_kv, "oee_shift_recorded_ns", now)
+            return
+        for shift in shifts_ended(self._calendar, last, now):
+            n = await self._writer.call(
+                record_shift_oee, list(self._params.items()), self._calendar, shift
+            )
+            event(logger, logging.INFO, "shift oee recorded", shift=shift.name, machines=n)
+
+    async def apply_retention(self) -> None:
+        cutoff = time.time_ns() - self._retention_days * DAY_NS
+        deleted = await self._writer.call(Store.retention, samples_before_ns=cutoff)
+        if any(deleted.values()):
+            event(logger, logging.INFO, "retention", **deleted)
+
+
+def _orders(store: Store) -> dict[str, str | None]:
+    return {m: o.work_order for m, o in store.active_orders().items()}
+
+
+def _kv(store: Store, key: str) -> int:
+    with store.transaction() as tx:
+        return tx.get_kv(key)
+
+
+def _set_kv(store: Store, key: str, value: int) -> None:
+    with store.transaction() as tx:
+        tx.set_kv(key, value)

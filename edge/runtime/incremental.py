@@ -1,0 +1,363 @@
+"""Incremental analytics over the samples committed since the last run (runs on the writer thread).
+
+One run reads the samples with ``ingest_id`` above the last analysed one, turns counters into
+parts with the persisted baselines (``edge.analytics.counters``), and writes, in ONE transaction:
+per-minute cycle summaries, stops, state intervals, production deltas per work order — each fact
+that central needs together with its outbox record — the new baselines and the new analysed
+ingest id. A crash before the commit redoes the run; after it, nothing is counted twice.
+
+Samples older than a signal's baseline (a redelivered MQTT message after a crash, a late
+source timestamp) are ignored for counters: a cumulative counter loses nothing by skipping an
+older reading.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from central.contract import ProductionBody, StopBody
+from connectors.base import MachineState
+from edge.analytics.counters import CounterBaseline, counter_deltas
+from edge.analytics.cycles import cycle_ends, rising_edges
+from edge.analytics.intervals import I64
+from edge.analytics.states import state_runs
+from edge.analytics.stops import GapThresholds, classify_gaps
+from edge.store import Store, Transaction
+
+MINUTE_NS = 60 * 1_000_000_000
+COUNTER_SIGNALS = ("count", "good", "reject", "cycle")
+ANALYSED_SIGNALS = (*COUNTER_SIGNALS, "state")
+STOP_CATEGORY = {
+    MachineState.fault: "fault",
+    MachineState.setup: "setup",
+    MachineState.planned_stop: "planned",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MachineParams:
+    id: str
+    ideal_cycle_s: float
+    slow_factor: float
+    stop_threshold_s: float
+    width_bits: int | None = None
+    max_rate_per_s: float | None = None
+    total_signal: str = "count"  # count | good (then total = good + reject) | cycle
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMachine:
+    """What the analytics know of a machine after the last run."""
+
+    machine: str
+    state: MachineState | None
+    state_since_ns: int | None
+    last_cycle_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    samples: int
+    records: int
+    live: dict[str, LiveMachine]
+
+
+def iso(ts_ns: int) -> datetime:
+    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC)
+
+
+Series = dict[str, tuple[I64, np.ndarray]]
+
+
+def _fetch(tx: Transaction, after: int, upto: int) -> dict[str, Series]:
+    cur = tx.con.execute(
+        "SELECT machine, signal, ts_ns, value FROM samples WHERE ingest_id > ? AND ingest_id <= ? "
+        f"AND signal IN ({', '.join('?' * len(ANALYSED_SIGNALS))}) "
+        "ORDER BY machine, signal, ts_ns",
+        [after, upto, *ANALYSED_SIGNALS],
+    )
+    cols = cur.fetchnumpy()
+    machine, signal = cols["machine"], cols["signal"]
+    ts, value = np.asarray(cols["ts_ns"], np.int64), np.asarray(cols["value"], np.float64)
+    out: dict[str, Series] = {}
+    if ts.size == 0:
+        return out
+    change = np.ones(ts.size, dtype=bool)
+    change[1:] = (machine[1:] != machine[:-1]) | (signal[1:] != signal[:-1])
+    bounds = [*np.flatnonzero(change).tolist(), ts.size]
+    for a, b in itertools.pairwise(bounds):
+        out.setdefault(str(machine[a]), {})[str(signal[a])] = (ts[a:b], value[a:b])
+    return out
+
+
+def _baselines(tx: Transaction) -> dict[tuple[str, str], CounterBaseline]:
+    rows = tx.con.execute("SELECT machine, signal, ts_ns, value FROM counter_baselines").fetchall()
+    return {(m, s): CounterBaseline(int(t), round(v)) for m, s, t, v in rows}
+
+
+def _live(tx: Transaction) -> dict[str, LiveMachine]:
+    rows = tx.con.execute(
+        "SELECT machine, state, state_since_ns, last_cycle_ns FROM machine_state"
+    ).fetchall()
+    return {
+        m: LiveMachine(m, None if s is None else MachineState(int(s)), since, last)
+        for m, s, since, last in rows
+    }
+
+
+@dataclass(slots=True)
+class _Parts:
+    """Parts counted by one machine in this run."""
+
+    total: int = 0
+    reject: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    ends: I64 | None = None
+    reject_ts: I64 | None = None
+    reject_delta: I64 | None = None
+
+
+class IncrementalAnalytics:
+    """Holds the machine parameters; ``run(store, now_ns)`` is called on the writer thread."""
+
+    def __init__(self, machines: Mapping[str, MachineParams]) -> None:
+        self.machines = dict(machines)
+
+    def run(self, store: Store, now_ns: int, active_orders: Mapping[str, str | None]) -> RunResult:
+        with store.transaction() as tx:
+            after = tx.get_kv("analysed_ingest_id")
+            row = tx.con.execute("SELECT coalesce(max(ingest_id), 0) FROM samples").fetchone()
+            upto = int(row[0]) if row else 0
+            live = _live(tx)
+            if upto <= after:
+                return RunResult(0, 0, live)
+            series = _fetch(tx, after, upto)
+            baselines = _baselines(tx)
+            records = 0
+            n = 0
+            for machine, signals in series.items():
+                params = self.machines.get(machine)
+                if params is None:
+                    continue  # a machine removed from the config: its raw samples stay
+                n += sum(ts.size for ts, _ in signals.values())
+                order = active_orders.get(machine)
+                records += self._machine(tx, params, signals, baselines, live, order)
+            tx.set_kv("analysed_ingest_id", upto)
+        return RunResult(n, records, live)
+
+    def _machine(
+        self,
+        tx: Transaction,
+        params: MachineParams,
+        signals: Series,
+        baselines: dict[tuple[str, str], CounterBaseline],
+        live: dict[str, LiveMachine],
+        order: str | None,
+    ) -> int:
+        parts = self._count(tx, params, signals, baselines)
+        prev = live.get(params.id) or LiveMachine(params.id, None, None, None)
+        records = self._cycles(tx, params, parts, prev, order)
+        state, since = self._states(tx, params.id, signals.get("state"), prev)
+        last_cycle = prev.last_cycle_ns
+        if parts.ends is not None and parts.ends.size:
+            last_cycle = int(parts.ends[-1])
+        tx.con.execute(
+            "INSERT OR REPLACE INTO machine_state VALUES (?, ?, ?, ?, ?)",
+            [params.id, None if state is None else int(state), since, last_cycle, parts.last_ns],
+        )
+        live[params.id] = LiveMachine(params.id, state, since, last_cycle)
+        if parts.total or parts.reject:
+            records += self._production(tx, params.id, parts, order)
+        return records
+
+    def _count(
+        self,
+        tx: Transaction,
+        params: MachineParams,
+        signals: Series,
+        baselines: dict[tuple[str, str], CounterBaseline],
+    ) -> _Parts:
+        parts = _Parts()
+        for name in (params.total_signal, "reject"):
+            if name not in signals:
+                continue
+            ts, values = signals[name]
+            base = baselines.get((params.id, name))
+            if base is not None:
+                keep = ts > base.ts_ns
+                ts, values = ts[keep], values[keep]
+            if ts.size == 0:
+                continue
+            if name == "cycle":
+                prev = None if base is None else float(base.value)
+                ends = rising_edges(ts, values, prev_value=prev)
+                delta = np.zeros(ts.size, np.int64)
+                delta[np.searchsorted(ts, ends)] = 1
+                new_base = CounterBaseline(int(ts[-1]), round(float(values[-1])))
+            else:
+                d = counter_deltas(
+                    ts,
+                    values,
+                    width_bits=params.width_bits,
+                    max_rate_per_s=params.max_rate_per_s,
+                    baseline=base,
+                )
+                delta = d.delta
+                assert d.baseline is not None
+                new_base = d.baseline
+            tx.con.execute(
+                "INSERT OR REPLACE INTO counter_baselines VALUES (?, ?, ?, ?)",
+                [params.id, name, new_base.ts_ns, float(new_base.value)],
+            )
+            _add(parts, name, ts, delta, base, good_plus_reject=params.total_signal == "good")
+        return parts
+
+    def _cycles(
+        self,
+        tx: Transaction,
+        params: MachineParams,
+        parts: _Parts,
+        prev: LiveMachine,
+        order: str | None,
+    ) -> int:
+        """Per-minute cycle summaries, and stops from the gaps between cycle ends."""
+        ends = parts.ends
+        if ends is None or ends.size == 0:
+            return 0
+        minutes, per_minute = np.unique(ends // MINUTE_NS, return_counts=True)
+        rejects = np.zeros(minutes.size, np.int64)
+        if parts.reject_ts is not None and parts.reject_delta is not None:
+            idx = np.searchsorted(minutes, parts.reject_ts // MINUTE_NS).clip(0, minutes.size - 1)
+            np.add.at(rejects, idx, parts.reject_delta)
+        for minute, n, r in zip(
+            minutes.tolist(), per_minute.tolist(), rejects.tolist(), strict=True
+        ):
+            tx.con.execute(
+                "INSERT INTO events (machine, kind, start_ns, end_ns, work_order, total, reject) "
+                "VALUES (?, 'cycles', ?, ?, ?, ?, ?)",
+                [params.id, minute * MINUTE_NS, (minute + 1) * MINUTE_NS, order, n, r],
+            )
+        all_ends = (
+            ends if prev.last_cycle_ns is None else np.concatenate(([prev.last_cycle_ns], ends))
+        )
+        limits = GapThresholds.from_seconds(
+            params.ideal_cycle_s, params.slow_factor, params.stop_threshold_s
+        )
+        gaps = classify_gaps(all_ends, int(all_ends[0]), int(all_ends[-1]), limits)
+        records = 0
+        for start, end in zip(gaps.stops.starts.tolist(), gaps.stops.ends.tolist(), strict=True):
+            records += self._stop(tx, params.id, start, end, prev.state, order)
+        return records
+
+    def _stop(
+        self,
+        tx: Transaction,
+        machine: str,
+        start: int,
+        end: int,
+        state: MachineState | None,
+        order: str | None,
+    ) -> int:
+        category = STOP_CATEGORY.get(state, "unplanned") if state is not None else "unplanned"
+        body = StopBody(
+            machine=machine,
+            start=iso(start),
+            end=iso(end),
+            category=category,  # type: ignore[arg-type]
+            work_order=order,
+        )
+        seq = tx.outbox("stop", end, body.model_dump(mode="json"))
+        tx.con.execute(
+            "INSERT INTO events (machine, kind, start_ns, end_ns, work_order, detail, outbox_seq) "
+            "VALUES (?, 'stop', ?, ?, ?, ?, ?)",
+            [machine, start, end, order, json.dumps({"category": category}), seq],
+        )
+        return 1
+
+    def _states(
+        self,
+        tx: Transaction,
+        machine: str,
+        series: tuple[I64, np.ndarray] | None,
+        prev: LiveMachine,
+    ) -> tuple[MachineState | None, int | None]:
+        """Close a state interval at every change of the state signal."""
+        if series is None:
+            return prev.state, prev.state_since_ns
+        ts, codes = series
+        if prev.state_since_ns is not None:
+            keep = ts >= prev.state_since_ns
+            ts, codes = ts[keep], codes[keep]
+        if ts.size == 0:
+            return prev.state, prev.state_since_ns
+        if prev.state is not None and prev.state_since_ns is not None:
+            ts = np.concatenate(([prev.state_since_ns], ts))
+            codes = np.concatenate(([float(prev.state)], codes))
+        starts, _ends, code = state_runs(ts, codes, int(ts[-1]))
+        for i in range(starts.size - 1):  # one row per closed interval: a handful per run
+            tx.con.execute(
+                "INSERT INTO events (machine, kind, start_ns, end_ns, state) "
+                "VALUES (?, 'state', ?, ?, ?)",
+                [machine, int(starts[i]), int(starts[i + 1]), _state_name(int(code[i]))],
+            )
+        return _state(int(code[-1])), int(starts[-1])
+
+    def _production(self, tx: Transaction, machine: str, parts: _Parts, order: str | None) -> int:
+        assert parts.first_ns is not None and parts.last_ns is not None
+        good = max(parts.total - parts.reject, 0)
+        body = ProductionBody(
+            work_order=order,
+            machine=machine,
+            good=good,
+            scrap=parts.reject,
+            period_start=iso(parts.first_ns),
+            period_end=iso(parts.last_ns),
+        )
+        seq = tx.outbox("production", parts.last_ns, body.model_dump(mode="json"))
+        tx.con.execute(
+            "INSERT INTO production VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [machine, order, parts.first_ns, parts.last_ns, parts.total, good, parts.reject, seq],
+        )
+        return 1
+
+
+def _state(code: int) -> MachineState:
+    try:
+        return MachineState(code)
+    except ValueError:
+        return MachineState.unknown
+
+
+def _state_name(code: int) -> str:
+    return _state(code).name
+
+
+def _add(
+    parts: _Parts,
+    name: str,
+    ts: I64,
+    delta: I64,
+    base: CounterBaseline | None,
+    *,
+    good_plus_reject: bool,
+) -> None:
+    first = int(ts[0]) if base is None else base.ts_ns
+    parts.first_ns = first if parts.first_ns is None else min(parts.first_ns, first)
+    parts.last_ns = int(ts[-1]) if parts.last_ns is None else max(parts.last_ns, int(ts[-1]))
+    n = int(delta.sum())
+    if name == "reject":
+        parts.reject += n
+        parts.reject_ts, parts.reject_delta = ts, delta
+        if not good_plus_reject:
+            return  # rejects are already in the count signal
+    parts.total += n
+    prev_ts = None if base is None else base.ts_ns
+    ends = cycle_ends(ts, delta, prev_ts_ns=prev_ts) if name != "cycle" else ts[delta > 0]
+    parts.ends = ends if parts.ends is None else np.sort(np.concatenate((parts.ends, ends)))

@@ -1,0 +1,69 @@
+"""Builders shared by the edge runtime tests: a config and in-memory sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connectors.base import Connector, Sample
+from connectors.memory import MemoryConnector
+from connectors.specs import MemorySourceSpec
+from edge.config import EdgeConfig, parse_config
+
+NS = 1_000_000_000
+
+
+def edge_config(
+    data_dir: Path, machines: tuple[str, ...] = ("m1", "m2"), **edge: Any
+) -> EdgeConfig:
+    return parse_config(
+        {
+            "edge": {"id": "test-edge", "data_dir": str(data_dir), "timezone": "UTC", **edge},
+            "shifts": [{"name": "day", "start": "00:00", "end": "00:00"}],
+            "machines": [
+                {
+                    "id": m,
+                    "ideal_cycle_s": 1.0,
+                    "stop_threshold_s": 60,
+                    "source": {
+                        "protocol": "mqtt",
+                        "url": "mqtt://127.0.0.1:1",
+                        "topic": f"t/{m}",
+                        "signals": {
+                            "count": {"field": "c"},
+                            "reject": {"field": "r"},
+                            "state": {"field": "s"},
+                        },
+                    },
+                }
+                for m in machines
+            ],
+        }
+    )
+
+
+class MemorySources:
+    """Factories for the agent; ``current[name]`` is the live connector of each source."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.current: dict[str, MemoryConnector] = {}
+        self.built: dict[str, int] = dict.fromkeys(names, 0)
+        self.names = names
+
+    def factories(self) -> dict[str, Callable[[], Connector]]:
+        return {name: (lambda name=name: self._build(name)) for name in self.names}
+
+    def _build(self, name: str) -> Connector:
+        conn = MemoryConnector(MemorySourceSpec(machine=name, signals=("count", "reject", "state")))
+        self.current[name] = conn
+        self.built[name] += 1
+        return conn
+
+
+def counter_samples(
+    machine: str, start_s: int, values: list[int], *, signal: str = "count", t0_ns: int
+) -> list[Sample]:
+    return [
+        Sample(t0_ns + (start_s + i) * NS, machine, signal, float(v)) for i, v in enumerate(values)
+    ]

@@ -1,0 +1,180 @@
+"""The agent end to end with in-memory sources and a real DuckDB file (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.base import ConnectionState, Sample
+from edge.agent import Agent
+from edge.api.app import create_app
+from edge.store import Store
+from tests.unit.edge.conftest import NS, MemorySources, counter_samples, edge_config
+
+T0 = (time.time_ns() // NS - 600) * NS  # ten minutes ago, so the current shift covers it
+
+
+async def _connected(sources: MemorySources, agent: Agent) -> None:
+    async with asyncio.timeout(5):
+        while len(sources.current) < len(sources.names) or any(
+            c.state is not ConnectionState.connected for c in sources.current.values()
+        ):
+            await asyncio.sleep(0.01)
+
+
+async def _committed(agent: Agent, n: int) -> None:
+    async with asyncio.timeout(5):
+        while agent.ingest.committed_samples < n:
+            await asyncio.sleep(0.01)
+
+
+def _totals(data_dir: Path) -> dict[str, tuple[int, int, int]]:
+    store = Store(data_dir)
+    store.open()
+    try:
+        counts = store.production_counts(from_ns=0, to_ns=2**62)
+        seqs = store.outbox_seqs()
+    finally:
+        store.close()
+    assert seqs == list(range(1, len(seqs) + 1)), "outbox seq must be gap-free from 1"
+    return {m: (c.total, c.good, c.reject) for m, c in counts.items()}
+
+
+async def test_counts_production_and_acks_after_commit(tmp_path: Path) -> None:
+    sources = MemorySources(("m1", "m2"))
+    config = edge_config(tmp_path)
+    async with Agent(config, factories=sources.factories(), serve_api=False) as agent:
+        await _connected(sources, agent)
+        await sources.current["m1"].push(counter_samples("m1", 0, [10, 11, 12, 14], t0_ns=T0))
+        await sources.current["m1"].push(
+            counter_samples("m1", 0, [0, 0, 1, 1], signal="reject", t0_ns=T0)
+        )
+        await sources.current["m2"].push(counter_samples("m2", 0, [0, 5, 9], t0_ns=T0))
+        await _committed(agent, 11)
+        assert sources.current["m1"].acked == 2
+        assert sources.current["m2"].acked == 1
+    # m1 counts from its first sample (10): 4 parts, 1 reject; m2: 9 parts.
+    assert _totals(tmp_path) == {"m1": (4, 3, 1), "m2": (9, 9, 0)}
+
+
+async def test_restart_resumes_without_double_counting(tmp_path: Path) -> None:
+    config = edge_config(tmp_path, machines=("m1",))
+    first = counter_samples("m1", 0, [100, 101, 105], t0_ns=T0)
+    for round_ in range(2):
+        sources = MemorySources(("m1",))
+        async with Agent(config, factories=sources.factories(), serve_api=False) as agent:
+            await _connected(sources, agent)
+            # The second run gets the first batch again (an MQTT redelivery) and new values.
+            await sources.current["m1"].push(first)
+            if round_ == 1:
+                await sources.current["m1"].push(counter_samples("m1", 3, [107, 2, 3], t0_ns=T0))
+            await _committed(agent, 3 * (round_ + 1))
+    # 100→105 = 5, then 105→107 = 2, reset to 2 counts 2, 2→3 = 1: 10 parts in all.
+    assert _totals(tmp_path) == {"m1": (10, 10, 0)}
+
+
+class FlakyStore(Store):
+    """A real store whose appends fail while ``broken`` is set (a full disk, say)."""
+
+    broken = False
+
+    def append_samples(self, table):  # type: ignore[no-untyped-def]
+        if self.broken:
+            from edge.store import StoreUnavailable
+
+            raise StoreUnavailable("write failed: No space left on device")
+        return super().append_samples(table)
+
+
+async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> None:
+    sources = MemorySources(("m1",))
+    config = edge_config(tmp_path, machines=("m1",), queue_max_samples=10)
+    store = FlakyStore(tmp_path)
+    agent = Agent(config, factories=sources.factories(), store=store, serve_api=False)
+    agent.ingest._retry_s = 0.05  # noqa: SLF001 - keep the test fast
+    app = create_app(agent.services)
+    transport = httpx.ASGITransport(app=app)
+    async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+        await _connected(sources, agent)
+        store.broken = True
+        conn = sources.current["m1"]
+        for i in range(3):
+            await conn.push(counter_samples("m1", i * 3, [i * 3, i * 3 + 1, i * 3 + 2], t0_ns=T0))
+        async with asyncio.timeout(5):
+            while agent.ingest.store_error is None:
+                await asyncio.sleep(0.01)
+        r = await http.get("/health")
+        assert r.status_code == 503
+        assert any("No space left" in reason for reason in r.json()["reasons"])
+        assert conn.acked == 0  # nothing acked while the store cannot commit
+        assert agent.queue.depth == 9  # held in memory, within the bound of 10
+        store.broken = False
+        await _committed(agent, 9)
+        assert conn.acked == 3
+        r = await http.get("/health")
+        assert r.status_code == 200, r.json()
+    assert _totals(tmp_path) == {"m1": (8, 8, 0)}
+
+
+async def test_machines_and_oee_endpoints(tmp_path: Path) -> None:
+    sources = MemorySources(("m1",))
+    config = edge_config(tmp_path, machines=("m1",))
+    agent = Agent(config, factories=sources.factories(), serve_api=False)
+    transport = httpx.ASGITransport(app=create_app(agent.services))
+    async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+        await _connected(sources, agent)
+        conn = sources.current["m1"]
+        await conn.push([Sample(T0, "m1", "state", 1.0)])
+        await conn.push(counter_samples("m1", 0, list(range(0, 120)), t0_ns=T0))
+        await _committed(agent, 121)
+        await agent.jobs.run_analytics()
+        machines = (await http.get("/api/v1/machines")).json()
+        assert machines[0]["id"] == "m1"
+        assert machines[0]["state"] == "running"
+        assert machines[0]["total"] == 119
+        assert machines[0]["last_sample_at"] is not None
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 / NS))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(T0 / NS + 3600))
+        r = await http.get(f"/api/v1/machines/m1/oee?from={start}&to={end}&by=hour")
+        assert r.status_code == 200, r.text
+        windows = r.json()
+        assert sum(w["total"] for w in windows) == 119
+        for key in ("machine", "window_start", "window_end", "planned_s", "oee", "micro_stops"):
+            assert key in windows[0]
+        assert (
+            await http.get(
+                "/api/v1/machines/nope/oee?from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z"
+            )
+        ).status_code == 404
+        metrics = (await http.get("/metrics")).text
+        assert 'edge_samples_in_total{source="m1"} 121.0' in metrics
+        assert "edge_batch_commit_seconds_count" in metrics
+
+
+async def test_a_crashing_source_does_not_stop_the_others(tmp_path: Path) -> None:
+    sources = MemorySources(("m1",))
+    calls = 0
+
+    def broken() -> object:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("driver bug")
+
+    factories = {**sources.factories(), "bad": broken}
+    config = edge_config(tmp_path, machines=("m1",))
+    async with Agent(config, factories=factories, serve_api=False) as agent:  # type: ignore[arg-type]
+        agent.supervisors["bad"]._backoff.cap_s = 0.01  # noqa: SLF001
+        await _connected(sources, agent)
+        await sources.current["m1"].push(counter_samples("m1", 0, [0, 1, 2], t0_ns=T0))
+        await _committed(agent, 3)
+        async with asyncio.timeout(5):
+            while calls < 3:
+                await asyncio.sleep(0.01)
+        status = agent.supervisors["bad"].health.status()
+        assert status.state is ConnectionState.failed
+        assert "driver bug" in (status.last_error or "")
+    assert _totals(tmp_path) == {"m1": (2, 2, 0)}
