@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,3 +68,12 @@ def counter_samples(
     return [
         Sample(t0_ns + (start_s + i) * NS, machine, signal, float(v)) for i, v in enumerate(values)
     ]
+
+
+async def eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """Wait until ``predicate()`` holds (a state reached by other tasks), or time out."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.01)

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from connectors.base import ConnectionState, Sample
 from edge.agent import Agent
 from edge.api.app import create_app
 from edge.store import Store
-from tests.unit.edge.conftest import NS, MemorySources, counter_samples, edge_config
+from tests.unit.edge.conftest import NS, MemorySources, counter_samples, edge_config, eventually
 
 T0 = (time.time_ns() // NS - 600) * NS  # ten minutes ago, so the current shift covers it
 
 
 async def _connected(sources: MemorySources, agent: Agent) -> None:
-    async with asyncio.timeout(5):
-        while len(sources.current) < len(sources.names) or any(
-            c.state is not ConnectionState.connected for c in sources.current.values()
-        ):
-            await asyncio.sleep(0.01)
+    await eventually(
+        lambda: (
+            len(sources.current) == len(sources.names)
+            and all(c.state is ConnectionState.connected for c in sources.current.values())
+        )
+    )
 
 
 async def _committed(agent: Agent, n: int) -> None:
-    async with asyncio.timeout(5):
-        while agent.ingest.committed_samples < n:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: agent.ingest.committed_samples >= n)
 
 
 def _totals(data_dir: Path) -> dict[str, tuple[int, int, int]]:
@@ -95,7 +92,7 @@ async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> No
     config = edge_config(tmp_path, machines=("m1",), queue_max_samples=10)
     store = FlakyStore(tmp_path)
     agent = Agent(config, factories=sources.factories(), store=store, serve_api=False)
-    agent.ingest._retry_s = 0.05  # noqa: SLF001 - keep the test fast
+    agent.ingest._retry_s = 0.05
     app = create_app(agent.services)
     transport = httpx.ASGITransport(app=app)
     async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
@@ -104,9 +101,7 @@ async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> No
         conn = sources.current["m1"]
         for i in range(3):
             await conn.push(counter_samples("m1", i * 3, [i * 3, i * 3 + 1, i * 3 + 2], t0_ns=T0))
-        async with asyncio.timeout(5):
-            while agent.ingest.store_error is None:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: agent.ingest.store_error is not None)
         r = await http.get("/health")
         assert r.status_code == 503
         assert any("No space left" in reason for reason in r.json()["reasons"])
@@ -167,13 +162,11 @@ async def test_a_crashing_source_does_not_stop_the_others(tmp_path: Path) -> Non
     factories = {**sources.factories(), "bad": broken}
     config = edge_config(tmp_path, machines=("m1",))
     async with Agent(config, factories=factories, serve_api=False) as agent:  # type: ignore[arg-type]
-        agent.supervisors["bad"]._backoff.cap_s = 0.01  # noqa: SLF001
+        agent.supervisors["bad"]._backoff.cap_s = 0.01
         await _connected(sources, agent)
         await sources.current["m1"].push(counter_samples("m1", 0, [0, 1, 2], t0_ns=T0))
         await _committed(agent, 3)
-        async with asyncio.timeout(5):
-            while calls < 3:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: calls >= 3)
         status = agent.supervisors["bad"].health.status()
         assert status.state is ConnectionState.failed
         assert "driver bug" in (status.last_error or "")
