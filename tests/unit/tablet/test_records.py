@@ -111,7 +111,7 @@ def test_stop_reason_consumption_quality() -> None:
         )
     )
     _declaration(recs)
-    cons = [r.body.model_dump() for r in recs if r.kind == "consumption"][0]
+    cons = next(r.body.model_dump() for r in recs if r.kind == "consumption")
     assert (cons["work_order"], cons["lot"], cons["qty"]) == ("WO-1", "L-42", 2.5)
     with pytest.raises(InvalidAction):
         plans.consume(

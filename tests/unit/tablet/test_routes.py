@@ -92,7 +92,7 @@ async def test_login_then_declare_scrap_once(tablet: Tablet) -> None:
     assert first.status_code == again.status_code == 200
     assert "Stored (record 1)" in first.text and "Already stored (record 1)" in again.text
     assert len(tablet.services.outbox) == 1
-    seq, kind, body = tablet.services.outbox[0]
+    _seq, kind, body = tablet.services.outbox[0]
     assert (kind, body["action"], body["qty"], body["reason"], body["operator"]) == (
         "declaration",
         "scrap",
