@@ -1,0 +1,87 @@
+"""``/api/v1/machines``: the machines, each one's dispatch list and OEE."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from central.api.deps import Reader, SessionDep, Writer
+from central.contract import DispatchWorkOrder
+from central.db.tables import Machine
+from central.errors import Invalid
+from central.models.catalog import MachineCreate, MachineRead
+from central.planning import plan
+from central.services import catalog as svc
+from central.services.dispatch import machine_orders
+from central.services.oee import By, machine_oee
+
+router = APIRouter(prefix="/api/v1/machines", tags=["machines"])
+
+
+def machine_row(
+    machine_id: Annotated[str, Path(min_length=1, max_length=100)], session: SessionDep
+) -> Machine:
+    return svc.get_machine(session=session, machine_id=machine_id)
+
+
+MachineRow = Annotated[Machine, Depends(machine_row)]
+
+
+class OeeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    machine: str
+    window_start: datetime
+    window_end: datetime
+    shift: str | None
+    planned_s: float
+    run_s: float
+    stop_s: float
+    total: int
+    good: int
+    reject: int
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+
+
+@router.get("")
+def list_machines(_: Reader, session: SessionDep) -> list[MachineRead]:
+    return [MachineRead.model_validate(m) for m in svc.list_machines(session=session)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_machine(_: Writer, session: SessionDep, data: MachineCreate) -> MachineRead:
+    return MachineRead.model_validate(svc.create_machine(session=session, data=data))
+
+
+@router.get("/{machine_id}")
+def get_machine(_: Reader, row: MachineRow) -> MachineRead:
+    return MachineRead.model_validate(row)
+
+
+@router.get("/{machine_id}/dispatch")
+def machine_dispatch(_: Reader, row: MachineRow, session: SessionDep) -> list[DispatchWorkOrder]:
+    """Open work orders of the machine in run order (rank 1 next; rank 0: held back)."""
+    return machine_orders(session, [row.id], plan(session, now=datetime.now(UTC)))
+
+
+@router.get("/{machine_id}/oee")
+def get_machine_oee(
+    _: Reader,
+    row: MachineRow,
+    session: SessionDep,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: AwareDatetime | None = None,
+    by: By = "all",
+) -> list[OeeRead]:
+    """OEE from the edges' reports over [from, to) (default: the last 24 h), per ``by``."""
+    end = to or datetime.now(UTC)
+    start = from_ or end - timedelta(days=1)
+    if start >= end:
+        raise Invalid("'from' must be before 'to'")
+    buckets = machine_oee(session=session, machine=row, start=start, end=end, by=by)
+    return [OeeRead.model_validate(b) for b in buckets]

@@ -1,0 +1,122 @@
+"""The central service's FastAPI app: ``create_app(settings)`` builds it, the lifespan opens
+the database and starts the jobs.
+
+Public without a token: ``/health`` and, unless ``public_docs`` is off, ``/docs`` and
+``/openapi.json`` (the schema describes the API, it holds no data). Everything else needs a
+bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from central.api import catalog, machines, reports, sync, work_orders
+from central.api.deps import Runtime
+from central.contract import API_VERSION, RecordBatch
+from central.db.engine import make_engine, make_sessionmaker
+from central.db.migrate import migrate
+from central.errors import CentralError
+from central.jobs import start_jobs
+from central.notify import DispatchNotifier
+from central.security import FailedAuthLog, TokenCache
+from central.settings import CentralSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: CentralSettings | None = None) -> FastAPI:
+    settings = settings or CentralSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(migrate, settings.database_url)
+        engine = make_engine(settings.database_url, pool_size=settings.pool_size)
+        sessions = make_sessionmaker(engine)
+        notifier = DispatchNotifier()
+        notifier.bind(asyncio.get_running_loop())
+        notifier.install(sessions)
+        app.state.runtime = Runtime(
+            settings=settings,
+            sessions=sessions,
+            notifier=notifier,
+            tokens=TokenCache(settings.token_cache_s),
+            failed_auth=FailedAuthLog(),
+        )
+        scheduler = start_jobs(settings, sessions) if settings.jobs_enabled else None
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            engine.dispose()
+
+    docs = settings.public_docs
+    app = FastAPI(
+        title="Atelier central",
+        version=API_VERSION,
+        summary="ERP/CRM side of Atelier: planning API and edge sync",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_exception_handler(CentralError, _central_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    for module in (sync, work_orders, catalog, machines, reports):
+        app.include_router(module.router)
+    app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    _document_raw_bodies(app)
+    return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Add the models that routes parse from the raw body to the OpenAPI components."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default()
+            extra = RecordBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(extra.pop("$defs", {}))
+            components["RecordBatch"] = extra
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def health(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+
+    def ping() -> None:
+        with runtime.sessions() as session:
+            session.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
+    except Exception as exc:  # any database failure makes the service unhealthy
+        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ok", "api_version": API_VERSION})
+
+
+async def _central_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CentralError)
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A race the service's own checks could not see (e.g. two creates of one number).
+    log.info("integrity error turned into 409: %s", type(exc).__name__)
+    return JSONResponse({"detail": "conflicts with existing data"}, status_code=409)

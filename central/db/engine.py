@@ -1,0 +1,39 @@
+"""Engine and session factory for SQLite (default) and PostgreSQL (psycopg 3).
+
+A sync engine: FastAPI runs sync routes in its threadpool, SQLAlchemy's sync psycopg path
+batches ``executemany`` inserts ("insertmanyvalues"), and the code stays plain. Only the
+long-poll route is async; it touches the database through the threadpool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with the settings each backend needs for concurrent use."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, future=True
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; NORMAL sync is durable across process
+    # crashes (only an OS crash may lose the last commits); busy_timeout queues writers.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

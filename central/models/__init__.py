@@ -1,0 +1,1 @@
+"""Pydantic Create/Update/Read models of the planning API."""

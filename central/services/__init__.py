@@ -1,0 +1,1 @@
+"""Service functions: keyword-only, one transaction each, no HTTP."""

@@ -1,0 +1,58 @@
+"""Alerts: raised idempotently by key, resolved when their cause is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from central.db.tables import Alert
+from central.services.sql import dialect_insert
+
+AlertSpec = tuple[str, str, str | None, str]  # key, kind, subject, message
+
+
+def raise_alerts(
+    conn: Connection, now: datetime, alerts: Iterable[AlertSpec], severity: str = "warning"
+) -> None:
+    """Open (or re-open, or refresh the message of) one alert per key."""
+    rows = [
+        {
+            "key": key,
+            "kind": kind,
+            "subject": subject,
+            "message": message,
+            "severity": severity,
+            "created_at": now,
+            "updated_at": now,
+            "resolved_at": None,
+        }
+        for key, kind, subject, message in sorted(set(alerts))
+    ]
+    if not rows:
+        return
+    stmt = dialect_insert(conn, Alert)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "message": stmt.excluded.message,
+            "severity": stmt.excluded.severity,
+            "updated_at": stmt.excluded.updated_at,
+            "resolved_at": None,
+        },
+    )
+    conn.execute(stmt, rows)
+
+
+def resolve_missing(conn: Connection, now: datetime, kind: str, still: Collection[str]) -> int:
+    """Resolve the open alerts of ``kind`` whose key is not in ``still``; return how many."""
+    open_keys = conn.execute(
+        select(Alert.key).where(Alert.kind == kind, Alert.resolved_at.is_(None))
+    ).scalars()
+    gone = sorted(set(open_keys) - set(still))
+    if gone:
+        conn.execute(
+            update(Alert).where(Alert.key.in_(gone)).values(resolved_at=now, updated_at=now)
+        )
+    return len(gone)
