@@ -124,18 +124,21 @@ async def test_server_restart_on_the_same_port_resumes() -> None:
 
 
 async def test_write_encodes_with_the_signal_codec() -> None:
-    async with BareModbus(free_port()) as server:
-        async with build(spec(server.port)) as conn, Collector(conn) as col:
-            await col.wait_for(lambda: conn.state is ConnectionState.connected)
-            await conn.write("order", 4242)
-            await conn.write("temp", 123456.0)
-            assert server.holding[10:12] == encode(4242, "uint32")
-            assert server.holding[4:6] == [0x0020, 0xF147]  # DCBA
-            await col.wait_for(lambda: col.of("order")[-1].value == 4242.0)
-            with pytest.raises(WriteNotSupported):
-                await conn.write("pressure", 1)
-            with pytest.raises(WriteError):
-                await conn.write("order", -1)
+    async with (
+        BareModbus(free_port()) as server,
+        build(spec(server.port)) as conn,
+        Collector(conn) as col,
+    ):
+        await col.wait_for(lambda: conn.state is ConnectionState.connected)
+        await conn.write("order", 4242)
+        await conn.write("temp", 123456.0)
+        assert server.holding[10:12] == encode(4242, "uint32")
+        assert server.holding[4:6] == [0x0020, 0xF147]  # DCBA
+        await col.wait_for(lambda: col.of("order")[-1].value == 4242.0)
+        with pytest.raises(WriteNotSupported):
+            await conn.write("pressure", 1)
+        with pytest.raises(WriteError):
+            await conn.write("order", -1)
 
 
 async def test_unreachable_device_reports_failure_and_retries() -> None:

@@ -42,28 +42,31 @@ def spec(endpoint: str, **kw: object) -> OpcUaSourceSpec:
 
 
 async def test_subscription_delivers_values_with_source_time() -> None:
-    async with BareOpcUa(free_port()) as server:
-        async with build(spec(server.endpoint)) as conn, Collector(conn) as col:
-            await col.wait_for(lambda: len(col.of("count")) >= 1)
-            source_ts = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-            dv = ua.DataValue(ua.Variant(41, ua.VariantType.UInt32), SourceTimestamp=source_ts)
-            await server.nodes["Count"].write_value(dv)
-            await server.set("State", 3, ua.VariantType.UInt16)
-            await server.set("Temp", 21.5, ua.VariantType.Double)
-            await col.wait_for(
-                lambda: (
-                    [s.value for s in col.of("count")][-1:] == [41.0]
-                    and col.of("state")[-1].value == MachineState.fault
-                    and col.of("temp")[-1].value == 43.0
-                )
+    async with (
+        BareOpcUa(free_port()) as server,
+        build(spec(server.endpoint)) as conn,
+        Collector(conn) as col,
+    ):
+        await col.wait_for(lambda: len(col.of("count")) >= 1)
+        source_ts = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+        dv = ua.DataValue(ua.Variant(41, ua.VariantType.UInt32), SourceTimestamp=source_ts)
+        await server.nodes["Count"].write_value(dv)
+        await server.set("State", 3, ua.VariantType.UInt16)
+        await server.set("Temp", 21.5, ua.VariantType.Double)
+        await col.wait_for(
+            lambda: (
+                [s.value for s in col.of("count")][-1:] == [41.0]
+                and col.of("state")[-1].value == MachineState.fault
+                and col.of("temp")[-1].value == 43.0
             )
-            last = col.of("count")[-1]
-            assert (last.machine, last.ts_ns) == (
-                "press-01",
-                int(source_ts.timestamp()) * 10**9 + 678_000_000,
-            )
-            assert conn.state is ConnectionState.connected
-            assert conn.status.samples >= 3
+        )
+        last = col.of("count")[-1]
+        assert (last.machine, last.ts_ns) == (
+            "press-01",
+            int(source_ts.timestamp()) * 10**9 + 678_000_000,
+        )
+        assert conn.state is ConnectionState.connected
+        assert conn.status.samples >= 3
 
 
 async def test_unknown_node_is_counted_and_the_others_keep_sampling() -> None:
@@ -72,18 +75,21 @@ async def test_unknown_node_is_counted_and_the_others_keep_sampling() -> None:
         OpcUaSignalSpec("ghost", "ns=2;s=Line.NoSuchNode"),
         OpcUaSignalSpec("state", "ns=2;s=Line.State", states={"1": "running"}),
     )
-    async with BareOpcUa(free_port()) as server:
-        async with build(spec(server.endpoint, signals=signals)) as conn, Collector(conn) as col:
-            await col.wait_for(lambda: len(col.of("count")) >= 1)
-            await server.set("State", 9, ua.VariantType.UInt16)  # not in the states map
-            for n in range(1, 4):
-                await server.set("Count", n, ua.VariantType.UInt32)
-            await col.wait_for(lambda: col.of("count")[-1].value == 3.0)
-            await col.wait_for(lambda: col.of("state")[-1].value == MachineState.unknown)
-            errors = conn.status.errors
-            assert errors["unknown_node"] == 1
-            assert errors["unmapped_state"] >= 1
-            assert col.of("ghost") == []
+    async with (
+        BareOpcUa(free_port()) as server,
+        build(spec(server.endpoint, signals=signals)) as conn,
+        Collector(conn) as col,
+    ):
+        await col.wait_for(lambda: len(col.of("count")) >= 1)
+        await server.set("State", 9, ua.VariantType.UInt16)  # not in the states map
+        for n in range(1, 4):
+            await server.set("Count", n, ua.VariantType.UInt32)
+        await col.wait_for(lambda: col.of("count")[-1].value == 3.0)
+        await col.wait_for(lambda: col.of("state")[-1].value == MachineState.unknown)
+        errors = conn.status.errors
+        assert errors["unknown_node"] == 1
+        assert errors["unmapped_state"] >= 1
+        assert col.of("ghost") == []
 
 
 async def test_poll_mode_reads_all_nodes_and_counts_unknown_ones() -> None:
@@ -108,20 +114,23 @@ async def test_write_uses_the_node_data_type() -> None:
         OpcUaSignalSpec("order", "ns=2;s=Line.Order"),
         OpcUaSignalSpec("target", "ns=2;s=Line.Target"),
     )
-    async with BareOpcUa(free_port()) as server:
-        async with build(spec(server.endpoint, signals=signals)) as conn, Collector(conn) as col:
-            await col.wait_for(lambda: conn.state is ConnectionState.connected)
-            await conn.write("order", "WO-2024-17")
-            await conn.write("target", 500.0)
-            assert await server.get("Order") == "WO-2024-17"
-            target = await server.nodes["Target"].read_data_value()
-            assert target.Value.VariantType is ua.VariantType.UInt32
-            assert target.Value.Value == 500
-            await col.wait_for(lambda: any(s.value == 500.0 for s in col.of("target")))
-            with pytest.raises(WriteError):
-                await conn.write("target", 1.5)
-            with pytest.raises(WriteError):
-                await conn.write("nope", 1)
+    async with (
+        BareOpcUa(free_port()) as server,
+        build(spec(server.endpoint, signals=signals)) as conn,
+        Collector(conn) as col,
+    ):
+        await col.wait_for(lambda: conn.state is ConnectionState.connected)
+        await conn.write("order", "WO-2024-17")
+        await conn.write("target", 500.0)
+        assert await server.get("Order") == "WO-2024-17"
+        target = await server.nodes["Target"].read_data_value()
+        assert target.Value.VariantType is ua.VariantType.UInt32
+        assert target.Value.Value == 500
+        await col.wait_for(lambda: any(s.value == 500.0 for s in col.of("target")))
+        with pytest.raises(WriteError):
+            await conn.write("target", 1.5)
+        with pytest.raises(WriteError):
+            await conn.write("nope", 1)
 
 
 async def test_server_restart_on_the_same_port_resumes_without_restarting_the_connector() -> None:
