@@ -58,7 +58,9 @@ _VARIABLES: tuple[tuple[str, Any, ua.VariantType, bool], ...] = (
 
 
 def _dt(ts_ns: int) -> ua.DateTime:
-    return ua.DateTime.fromtimestamp(ts_ns / 1e9, tz=UTC)
+    # Exact to the microsecond (a float division would round the last digit either way).
+    whole = ua.DateTime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC)
+    return whole.replace(microsecond=(ts_ns % 1_000_000_000) // 1000)
 
 
 @dataclass
