@@ -226,3 +226,33 @@ class Mosquitto:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Publisher:
+    """A plain paho client for tests: ``publish`` waits until the broker has the message."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+        self.host, self.port = host, port
+        self.received: list[tuple[str, bytes]] = []
+        self.client.on_message = lambda c, u, m: self.received.append((m.topic, m.payload))
+
+    def __enter__(self) -> Publisher:
+        self.client.connect(self.host, self.port)
+        self.client.loop_start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None:
+        self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
+
+    def subscribe(self, topic: str) -> None:
+        result, _mid = self.client.subscribe(topic, qos=1)
+        assert result == 0
+        time.sleep(0.2)  # SUBACK; tests only need it before the next publish
