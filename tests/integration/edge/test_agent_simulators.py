@@ -41,7 +41,8 @@ async def test_edge_totals_equal_simulator_truth(tmp_path: Path) -> None:
     api_port = free_port()
     config = parse_config(plant.edge_config(tmp_path / "edge", api_port))
     async with (
-        SimulationRunner(plant.scenario()) as sim, Agent(config, analytics_interval_s=0.5) as agent,
+        SimulationRunner(plant.scenario()) as sim,
+        Agent(config, analytics_interval_s=0.5),
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http,
     ):
 
