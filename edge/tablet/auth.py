@@ -1,7 +1,10 @@
 """Operator identity: hashed PINs and badges, and throttling of failed logins.
 
 A secret (PIN or badge code) is stored as ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>``
-(hashlib.scrypt, 16-byte random salt); :func:`hash_secret` makes one for the config. Failed
+(hashlib.scrypt, 16-byte random salt); :func:`hash_secret` makes one. ``sha256$<hex>`` is also
+understood because the edge config's ``operators[].pin_sha256`` holds an unsalted SHA-256: a
+4-digit PIN hashed that way is found by trying all 10,000 PINs, so the salted, slow scrypt form
+is the one to use wherever the hash may leak; the login throttle protects both online. Failed
 logins are throttled per terminal (client address): after ``free_attempts`` failures each new
 failure doubles the wait, capped at ``max_wait_s``; a success clears the count.
 """
@@ -29,6 +32,10 @@ def hash_secret(secret: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = S
 
 def verify_secret(secret: str, stored: str) -> bool:
     """True when ``secret`` matches ``stored``; a malformed ``stored`` never matches."""
+    if stored.startswith("sha256$"):
+        expected_hex = stored.removeprefix("sha256$").lower()
+        actual_hex = hashlib.sha256(secret.encode()).hexdigest()
+        return hmac.compare_digest(actual_hex.encode(), expected_hex.encode())
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

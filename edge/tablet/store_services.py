@@ -1,0 +1,420 @@
+""":class:`~edge.tablet.services.TabletServices` over the edge's DuckDB store and live view.
+
+Reads and writes go through the store's writer thread (:class:`edge.writer.StoreWriter`); an
+action returns only after its transaction committed (outbox records + declaration row + state
+change together), so what the screen confirms is on disk. Live state, shift counts and OEE come
+from the edge's live view (``EdgeServices.machines()``), which the jobs refresh.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
+
+from edge.config import EdgeConfig, MachineConfig
+from edge.runtime.analysis import Calendar, current_shift
+from edge.store import StoreError
+from edge.tablet import plans, rules
+from edge.tablet import store_queries as q
+from edge.tablet.config import reasons_from_config
+from edge.tablet.errors import StoreUnavailable, UnknownMachine, UnknownStop
+from edge.tablet.models import (
+    DispatchEntry,
+    MachineTile,
+    Oee,
+    OrderAction,
+    OrderStatus,
+    PendingStop,
+    QualityResult,
+    QualitySpec,
+    Reason,
+    Receipt,
+    ShiftSeries,
+    StateSegment,
+)
+from edge.tablet.once import Once
+from edge.writer import StoreWriter
+
+T = TypeVar("T")
+DAY_NS = 86_400 * 1_000_000_000
+OPEN = {
+    "released": OrderStatus.released,
+    "in_progress": OrderStatus.in_progress,
+    "paused": OrderStatus.paused,
+    "completed": OrderStatus.completed,
+}
+
+
+class LiveRow(Protocol):
+    """One machine of the live view (``edge.api.deps.MachineOut`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def state_since(self) -> datetime | None: ...
+    @property
+    def good(self) -> int: ...
+    @property
+    def reject(self) -> int: ...
+    @property
+    def availability(self) -> float | None: ...
+    @property
+    def performance(self) -> float | None: ...
+    @property
+    def quality(self) -> float | None: ...
+    @property
+    def last_sample_at(self) -> datetime | None: ...
+
+
+class LiveView(Protocol):
+    async def machines(self) -> Sequence[LiveRow]: ...
+
+
+def to_dt(ts_ns: int) -> datetime:
+    return datetime.fromtimestamp(ts_ns / 1e9, UTC)
+
+
+def to_ns(when: datetime) -> int:
+    return int(when.timestamp() * 1e9)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreTabletServices:
+    def __init__(
+        self,
+        *,
+        writer: StoreWriter,
+        config: EdgeConfig,
+        live: LiveView,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._writer = writer
+        self._config = config
+        self._machines: dict[str, MachineConfig] = {m.id: m for m in config.machines}
+        self._live = live
+        self._clock = clock
+        self._stop_reasons, self._scrap_reasons = reasons_from_config(config)
+        self._calendar = Calendar(tuple(config.shifts), config.edge.tz)
+        self._once = Once(lookup=self._lookup)
+
+    async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return await self._writer.call(fn, *args, **kwargs)
+        except StoreError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _check(self, machine_id: str) -> MachineConfig:
+        try:
+            return self._machines[machine_id]
+        except KeyError:
+            raise UnknownMachine(machine=machine_id) from None
+
+    # --- reading -------------------------------------------------------------------------
+    async def machines(self) -> Sequence[MachineTile]:
+        live = {row.id: row for row in await self._live.machines()}
+        stops = await self._call(q.last_stop_ends)
+        return [await self._tile(m, live.get(m), stops.get(m)) for m in self._machines]
+
+    async def machine(self, machine_id: str) -> MachineTile:
+        self._check(machine_id)
+        live = {row.id: row for row in await self._live.machines()}
+        stops = await self._call(q.last_stop_ends)
+        return await self._tile(machine_id, live.get(machine_id), stops.get(machine_id))
+
+    async def _tile(self, machine: str, row: LiveRow | None, stop_end: int | None) -> MachineTile:
+        current = rules.active_order(await self.dispatch_list(machine))
+        oee = None
+        if row is not None and None not in (row.availability, row.performance, row.quality):
+            oee = Oee(row.availability or 0.0, row.performance or 0.0, row.quality or 0.0)
+        return MachineTile(
+            id=machine,
+            state=row.state if row is not None else "unknown",
+            active_order=current.number if current else None,
+            item=current.item if current else None,
+            target_qty=current.qty if current else None,
+            order_good=current.qty_good if current else 0,
+            good=row.good if row is not None else 0,
+            reject=row.reject if row is not None else 0,
+            oee=oee,
+            last_stop_end=to_dt(stop_end) if stop_end else None,
+            last_sample_at=row.last_sample_at if row is not None else None,
+        )
+
+    async def _orders(self, machine: str) -> tuple[list[DispatchEntry], dict[str, Any]]:
+        snap = await self._call(q.snapshot, machine)
+        body = snap.dispatch or {}
+        orders = [w for w in body.get("work_orders", []) if w.get("machine") == machine]
+        entries = []
+        for wo in sorted(orders, key=lambda w: (w.get("rank", 0), w.get("number", ""))):
+            status = snap.local_status.get(wo["number"], (wo.get("status", ""), 0))[0]
+            if wo.get("status") in ("cancelled", "closed") or status not in OPEN:
+                continue  # central's cancel wins; drafts are not for the floor
+            good, scrap = snap.made.get(wo["number"], (0, 0))
+            entries.append(
+                DispatchEntry(
+                    number=wo["number"],
+                    item=wo["item"],
+                    qty=int(wo.get("target") or wo["qty"]),
+                    status=OPEN[status],
+                    qty_good=good,
+                    qty_scrap=scrap,
+                    customer=wo.get("customer"),
+                    priority=wo.get("customer_priority_class") or str(wo.get("priority", "")),
+                    due=self._local_date(wo.get("due")),
+                )
+            )
+        return entries, body
+
+    def _local_date(self, value: str | None) -> date | None:
+        if not value:
+            return None
+        return datetime.fromisoformat(value).astimezone(self._config.edge.tz).date()
+
+    async def dispatch_list(self, machine_id: str) -> Sequence[DispatchEntry]:
+        self._check(machine_id)
+        return (await self._orders(machine_id))[0]
+
+    async def pending_stops(self, machine_id: str) -> Sequence[PendingStop]:
+        self._check(machine_id)
+        since = to_ns(self._clock()) - DAY_NS
+        rows = await self._call(q.pending_stops, machine_id, since)
+        return [
+            PendingStop(str(s), machine_id, to_dt(s), to_dt(e) if e is not None else None)
+            for s, e in rows
+        ]
+
+    async def quality_specs(self, machine_id: str) -> Sequence[QualitySpec]:
+        self._check(machine_id)
+        entries, body = await self._orders(machine_id)
+        current = rules.active_order(entries)
+        if current is None:
+            return []
+        order = next(w for w in body.get("work_orders", []) if w["number"] == current.number)
+        return specs_for(order, body.get("specs", []))
+
+    async def quality_results(self, machine_id: str) -> Sequence[QualityResult]:
+        self._check(machine_id)
+        rows = await self._call(q.quality_results, machine_id)
+        out = []
+        for ts_ns, operator, raw in rows:
+            body = _json(raw)
+            s = body.get("summary", {})
+            out.append(
+                QualityResult(
+                    characteristic=s.get("characteristic", ""),
+                    value=float(s.get("value", 0)),
+                    verdict=s.get("verdict", "fail"),
+                    at=to_dt(int(ts_ns)),
+                    operator=operator or "",
+                    lower=body.get("lower"),
+                    upper=body.get("upper"),
+                    unit=body.get("unit") or "",
+                )
+            )
+        return out
+
+    async def shift_series(self, machine_id: str, now: datetime) -> ShiftSeries:
+        cfg = self._check(machine_id)
+        now_ns = to_ns(now)
+        shift = current_shift(self._calendar, now_ns)
+        start, end = shift.start_ns, min(shift.end_ns, now_ns)
+        seg_rows = await self._call(q.state_segments, machine_id, start, end)
+        good_rows = await self._call(q.good_per_minute, machine_id, start, end)
+        segments = [
+            StateSegment(to_dt(max(s, start)), to_dt(min(e, end)), str(state))
+            for s, e, state in seg_rows
+        ]
+        live = {row.id: row for row in await self._live.machines()}.get(machine_id)
+        if live is not None and live.state_since is not None:  # the state still open now
+            open_from = max(to_ns(live.state_since), (segments and to_ns(segments[-1].end)) or 0)
+            segments.append(StateSegment(to_dt(max(open_from, start)), now, live.state))
+        points, total = [(to_dt(start), 0)], 0
+        for minute, good in good_rows:
+            total += int(good)
+            points.append((to_dt((int(minute) + 1) * 60_000_000_000), total))
+        return ShiftSeries(
+            start=to_dt(shift.start_ns),
+            end=to_dt(shift.end_ns),
+            now=now,
+            ideal_cycle_s=cfg.ideal_cycle_s,
+            segments=tuple(segments),
+            good_points=tuple(points),
+        )
+
+    def stop_reasons(self) -> Sequence[Reason]:
+        return self._stop_reasons
+
+    def scrap_reasons(self) -> Sequence[Reason]:
+        return self._scrap_reasons
+
+    # --- actions -------------------------------------------------------------------------
+    async def _lookup(self, key: str) -> Receipt | None:
+        found = await self._call(q.find_action, key)
+        if found is None:
+            return None
+        kind, seq, ts_ns, summary = found
+        return Receipt(key=key, kind=kind, seq=seq, stored_at=to_dt(ts_ns), summary=summary)
+
+    async def _store(
+        self, machine: str, operator: str, key: str, plan: plans.Plan, **kw: Any
+    ) -> Receipt:
+        at = self._clock()
+        try:
+            seq = await self._call(
+                q.store_action,
+                machine=machine,
+                operator=operator,
+                key=key,
+                plan=plan,
+                ts_ns=to_ns(at),
+                **kw,
+            )
+        except LookupError:
+            raise UnknownStop(stop=kw.get("stop_start_ns")) from None
+        return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
+
+    async def order_action(
+        self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            entries = await self.dispatch_list(machine_id)
+            plan = plans.order(
+                machine=machine_id, dispatch=entries, number=order, action=action, operator=operator
+            )
+            target = rules.find_order(entries, order).qty
+            assert plan.new_status is not None
+            change = (order, str(plan.new_status), target)
+            return await self._store(
+                machine_id, operator, key, plan, order_change=change, extra={"work_order": order}
+            )
+
+        return await self._once.run(key, act)
+
+    async def declare_counts(
+        self,
+        *,
+        machine_id: str,
+        good: int,
+        scrap: int,
+        scrap_reason: str | None,
+        operator: str,
+        key: str,
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            entries = await self.dispatch_list(machine_id)
+            plan = plans.counts(
+                machine=machine_id,
+                dispatch=entries,
+                good=good,
+                scrap=scrap,
+                scrap_reason=scrap_reason,
+                reasons=self._scrap_reasons,
+                operator=operator,
+                at=self._clock(),
+            )
+            current = rules.active_order(entries)
+            extra = {"work_order": current.number if current else None}
+            return await self._store(machine_id, operator, key, plan, extra=extra)
+
+        return await self._once.run(key, act)
+
+    async def justify_stop(
+        self, *, machine_id: str, stop_id: str, reason: str, operator: str, key: str
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            stops = {s.id: s for s in await self.pending_stops(machine_id)}
+            if stop_id not in stops:
+                raise UnknownStop(stop=stop_id)
+            plan = plans.stop(
+                stop=stops[stop_id],
+                reason=reason,
+                reasons=self._stop_reasons,
+                dispatch=await self.dispatch_list(machine_id),
+                operator=operator,
+            )
+            return await self._store(machine_id, operator, key, plan, stop_start_ns=int(stop_id))
+
+        return await self._once.run(key, act)
+
+    async def consume(
+        self,
+        *,
+        machine_id: str,
+        item: str,
+        lot: str,
+        qty: float,
+        uom: str,
+        operator: str,
+        key: str,
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            plan = plans.consume(
+                machine=machine_id,
+                dispatch=await self.dispatch_list(machine_id),
+                item=item,
+                lot=lot,
+                qty=qty,
+                uom=uom,
+                operator=operator,
+            )
+            return await self._store(machine_id, operator, key, plan)
+
+        return await self._once.run(key, act)
+
+    async def record_quality(
+        self, *, machine_id: str, characteristic: str, value: float, operator: str, key: str
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            plan, spec = plans.quality(
+                machine=machine_id,
+                dispatch=await self.dispatch_list(machine_id),
+                specs=await self.quality_specs(machine_id),
+                characteristic=characteristic,
+                value=value,
+                operator=operator,
+            )
+            extra = {"lower": spec.lower, "upper": spec.upper, "unit": spec.unit}
+            return await self._store(machine_id, operator, key, plan, extra=extra)
+
+        return await self._once.run(key, act)
+
+
+def specs_for(order: dict[str, Any], specs: Sequence[dict[str, Any]]) -> list[QualitySpec]:
+    """The order's limits: its own specs, else the plan's for its item; the customer's win."""
+    candidates = list(order.get("quality_specs") or []) or [
+        s for s in specs if s.get("item") == order.get("item")
+    ]
+    customer = order.get("customer")
+    chosen: dict[str, dict[str, Any]] = {}
+    for spec in candidates:
+        if spec.get("customer") not in (None, customer):
+            continue
+        name = spec["characteristic"]
+        if name not in chosen or spec.get("customer") == customer:
+            chosen[name] = spec
+    return [
+        QualitySpec(name, s.get("lsl"), s.get("usl"), s.get("unit") or "", s.get("customer"))
+        for name, s in chosen.items()
+    ]
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return dict(value) if isinstance(value, dict) else {}
