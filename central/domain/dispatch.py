@@ -3,9 +3,10 @@
 Filter: an order is dispatchable when its status is ready (released, in_progress, paused),
 every predecessor is done (its number is in ``done``) and its components are available.
 Availability is ``OpenOrder.components_available`` when set; otherwise, when ``stock`` (item →
-on-hand qty) is given, stock is allocated to the orders in rank order (across the machines
-passed in) and an order whose outstanding need (see ``central.domain.orders``) exceeds what is
-left is held; with neither, components count as available. Ready orders that fail the filter
+on-hand qty) is given, stock is allocated across the machines passed in — started orders
+first (their material is committed at the machine), then in rank order — and an order whose
+outstanding need (see ``central.domain.orders``) exceeds what is left is held; with neither,
+components count as available. Ready orders that fail the filter
 come back as :class:`Held` with their reasons; draft, done and cancelled orders are ignored.
 
 Sort key, most significant first:
@@ -42,6 +43,7 @@ from enum import StrEnum
 
 from central.domain._checks import require_aware
 from central.domain.calendar import WorkingCalendar, working_seconds_between
+from central.domain.errors import InvalidInput
 from central.domain.orders import PRIORITY_CLASSES, OpenOrder
 
 # Floor of the processing time in the critical ratio so that a nearly finished order does not
@@ -122,15 +124,25 @@ def dispatch(
         (_candidate(o, now, rule, cycles, calendar) for o in orders if o.is_ready),
         key=lambda c: c.key,
     )
+    numbers = [c.order.number for c in candidates]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidInput("orders", "work-order numbers must be unique")
     left = dict(stock) if stock is not None else None
+    # Started orders claim stock first (their material is committed at the machine), then
+    # the others in rank order.
+    reasons = {
+        c.order.number: _hold_reasons(c.order, done, left)
+        for c in sorted(candidates, key=lambda c: not c.order.started)
+    }
     passed: dict[str, list[_Candidate]] = {}
     held: dict[str, list[Held]] = {}
     for cand in candidates:
         machine = cand.order.machine
         passed.setdefault(machine, [])
-        reasons = _hold_reasons(cand.order, done, left)
-        if reasons:
-            held.setdefault(machine, []).append(Held(cand.order.number, machine, reasons))
+        if reasons[cand.order.number]:
+            held.setdefault(machine, []).append(
+                Held(cand.order.number, machine, reasons[cand.order.number])
+            )
         else:
             passed[machine].append(cand)
     return {

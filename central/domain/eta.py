@@ -11,7 +11,7 @@ order needs ``setup (if not started) + remaining qty × effective cycle`` workin
 
 Within a machine an order is moved behind its same-machine predecessors (stable); a cycle
 between queue order and precedence across machines is broken by starting the blocked order
-with the earliest queue position anyway (noted).
+with the earliest queue position anyway (then the lowest machine id; noted on its ETA).
 
 Late: ``eta > due``; slack = ``due − eta`` in elapsed seconds (negative when late).
 A sales order's ETA is the latest ETA of its open work orders; it is late against its
