@@ -1,0 +1,242 @@
+"""One machine's signals + parameters + shift calendar → OEE reports per window.
+
+``series`` maps canonical signal names to ``(ts_ns int64, values float64)`` sorted by time:
+``count`` (cumulative counter) or ``cycle`` (bit), optional ``reject`` or ``good`` (cumulative),
+optional ``state`` (canonical codes). Other signals are ignored. The observed span is from the
+first to the last sample of those signals: time the edge did not observe is not planned time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.analytics.calendar import ShiftLike, from_ns, shift_plan
+from edge.analytics.counters import counter_deltas
+from edge.analytics.cycles import cycle_ends as spread_cycle_ends
+from edge.analytics.cycles import rising_edges
+from edge.analytics.intervals import I64, Intervals, as_i64
+from edge.analytics.oee import Timeline, WindowFigures, empty_timeline, ratios, window_figures
+from edge.analytics.states import StateIntervals, state_intervals
+from edge.analytics.stops import GapThresholds, classify_gaps
+from edge.analytics.windows import Windows, windows_by
+
+Series = tuple[NDArray[np.int64], NDArray[np.float64]]
+SPAN_SIGNALS = ("count", "cycle", "state", "reject", "good")
+
+
+@dataclass(frozen=True, slots=True)
+class MachineParams:
+    """What the analytics need to know about a machine (``edge.config.MachineConfig`` has it)."""
+
+    ideal_cycle_s: float
+    slow_factor: float = 2.0
+    stop_threshold_s: float = 300.0
+    counter_width_bits: int | None = None
+    max_rate_per_s: float | None = None
+    micro_stops_in_availability: bool = False
+
+    @property
+    def limits(self) -> GapThresholds:
+        return GapThresholds.from_seconds(
+            self.ideal_cycle_s, self.slow_factor, self.stop_threshold_s
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Losses:
+    """The six big losses, in seconds."""
+
+    breakdowns_s: float
+    setup_s: float
+    small_stops_s: float
+    reduced_speed_s: float
+    startup_rejects_s: float  # no start-up window is defined yet: always 0
+    production_rejects_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WindowReport:
+    """OEE of one machine over one window. Ratios in 0..1 (not rounded), ``None`` if undefined."""
+
+    machine: str
+    window_start: datetime
+    window_end: datetime
+    shift: str | None
+    planned_s: float
+    run_s: float
+    stop_s: float
+    micro_stops: int
+    micro_stop_s: float
+    slow_s: float
+    stops: int
+    failures: int
+    total: int
+    good: int
+    reject: int
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+    mtbf_s: float | None
+    mttr_s: float | None
+    losses: Losses
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: datetimes as ISO 8601 UTC, ``None`` kept (``null``)."""
+        d = asdict(self)
+        d["window_start"] = self.window_start.isoformat().replace("+00:00", "Z")
+        d["window_end"] = self.window_end.isoformat().replace("+00:00", "Z")
+        return d
+
+
+def observed_span(series: Mapping[str, Series]) -> tuple[int, int] | None:
+    """First and last timestamp over the signals that matter, or ``None`` without samples."""
+    firsts, lasts = [], []
+    for name in SPAN_SIGNALS:
+        ts = series.get(name, (np.empty(0, np.int64), None))[0]
+        if len(ts):
+            firsts.append(int(ts[0]))
+            lasts.append(int(ts[-1]))
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def machine_cycle_ends(series: Mapping[str, Series], params: MachineParams) -> I64:
+    """Cycle ends from ``count`` (preferred) or the rising edges of ``cycle``."""
+    if "count" in series and len(series["count"][0]):
+        ts, v = series["count"]
+        d = counter_deltas(
+            ts, v, width_bits=params.counter_width_bits, max_rate_per_s=params.max_rate_per_s
+        )
+        return spread_cycle_ends(ts, d.delta, multi=d.multi)
+    if "cycle" in series:
+        return rising_edges(*series["cycle"])
+    return as_i64([])
+
+
+def _quality_points(series: Mapping[str, Series], params: MachineParams) -> tuple[I64, I64, bool]:
+    name = "reject" if "reject" in series else "good" if "good" in series else None
+    if name is None or not len(series[name][0]):
+        return as_i64([]), as_i64([]), False
+    ts, v = series[name]
+    d = counter_deltas(ts, v, width_bits=params.counter_width_bits).delta
+    nz = np.flatnonzero(d)
+    return as_i64(ts)[nz], d[nz], name == "good"
+
+
+def build_timeline(
+    series: Mapping[str, Series],
+    params: MachineParams,
+    planned: Intervals,
+    span: tuple[int, int],
+) -> Timeline:
+    """Sets and points of one machine over ``span``; ``planned`` is the calendar's planned time."""
+    lo, hi = span
+    ends = machine_cycle_ends(series, params)
+    gaps = classify_gaps(ends, lo, hi, params.limits)
+    states = StateIntervals.empty()
+    if "state" in series and len(series["state"][0]):
+        states = state_intervals(*series["state"], hi)
+    planned_here = planned.clip(lo, hi).minus(states.planned_stop)
+    rej_ts, rej_n, counts_good = _quality_points(series, params)
+    return Timeline(
+        planned=planned_here,
+        setup=states.setup,
+        down=gaps.stops.union(states.down),
+        micro=gaps.micro,
+        ends=gaps.ends,
+        slow_cum_ns=gaps.slow_cum_ns,
+        reject_ts=rej_ts,
+        reject_n=rej_n,
+        counts_good=counts_good,
+    )
+
+
+def analyze_machine(
+    machine: str,
+    series: Mapping[str, Series],
+    params: MachineParams,
+    shifts: Sequence[ShiftLike],
+    tz: ZoneInfo,
+    start_ns: int,
+    end_ns: int,
+    by: str | Windows = "shift",
+) -> list[WindowReport]:
+    """OEE reports of ``machine`` for every window of ``by`` in ``[start_ns, end_ns)``.
+
+    ``by`` is ``"shift"``, ``"hour"``, ``"day"`` or explicit :class:`Windows`.
+    """
+    w = by if isinstance(by, Windows) else windows_by(by, shifts, tz, start_ns, end_ns)
+    span = observed_span(series)
+    if span is None:
+        timeline = empty_timeline()
+    else:
+        plan = shift_plan(shifts, tz, start_ns, end_ns)
+        timeline = build_timeline(series, params, plan.planned, span)
+    figures = window_figures(
+        timeline,
+        w,
+        micro_in_availability=params.micro_stops_in_availability,
+        min_stop_overlap_ns=params.limits.slow_ns,
+    )
+    return reports_from(machine, w, figures, params)
+
+
+def reports_from(
+    machine: str, w: Windows, f: WindowFigures, params: MachineParams
+) -> list[WindowReport]:
+    """One :class:`WindowReport` per window (Python objects: one per window, not per sample)."""
+    ideal = params.ideal_cycle_s
+    out = []
+    for i in range(len(w)):
+        planned, run, total, good = (
+            float(f.planned_s[i]),
+            float(f.run_s[i]),
+            int(f.total[i]),
+            int(f.good[i]),
+        )
+        micro_s, reject, failures = float(f.micro_stop_s[i]), int(f.reject[i]), int(f.failures[i])
+        breakdown = float(f.breakdown_s[i]) - (
+            micro_s if params.micro_stops_in_availability else 0.0
+        )
+        r = ratios(planned, run, total, good, ideal)
+        out.append(
+            WindowReport(
+                machine=machine,
+                window_start=from_ns(int(w.starts[i])),
+                window_end=from_ns(int(w.ends[i])),
+                shift=w.labels[i],
+                planned_s=planned,
+                run_s=run,
+                stop_s=float(f.stop_s[i]),
+                micro_stops=int(f.micro_stops[i]),
+                micro_stop_s=micro_s,
+                slow_s=float(f.slow_s[i]),
+                stops=int(f.stops[i]),
+                failures=failures,
+                total=total,
+                good=good,
+                reject=reject,
+                availability=r.availability,
+                performance=r.performance,
+                quality=r.quality,
+                oee=r.oee,
+                mtbf_s=run / failures if failures else None,
+                mttr_s=float(f.breakdown_s[i]) / failures if failures else None,
+                losses=Losses(
+                    breakdowns_s=breakdown,
+                    setup_s=float(f.setup_s[i]),
+                    small_stops_s=micro_s,
+                    reduced_speed_s=float(f.slow_s[i]),
+                    startup_rejects_s=0.0,
+                    production_rejects_s=reject * ideal,
+                ),
+            )
+        )
+    return out
