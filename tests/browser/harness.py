@@ -1,0 +1,142 @@
+"""Servers for the browser tests, each on its own thread and event loop (Playwright's sync API
+owns the test's thread): an app served by uvicorn, and a real edge (simulators + agent + edge
+app + tablet) fed by the bundled PLC simulators."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """Runs ``main(ready)`` on a new loop in a thread until :meth:`stop`."""
+
+    def __init__(self, main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        self._main = main
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="browser-test-server", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._body())
+        except BaseException as exc:  # reported to the test by start()/stop()
+            self.error = exc
+            self._started.set()
+
+    async def _body(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        await self._main(self._stop)
+
+    def start(self, ready: Callable[[], bool], timeout_s: float = 60.0) -> None:
+        self._thread.start()
+        for _ in range(int(timeout_s * 20)):
+            if ready() or self.error is not None:
+                break
+            self._started.wait(0.05)
+        if self.error is not None:
+            raise RuntimeError("server thread failed") from self.error
+        if not ready():
+            raise TimeoutError("server did not start")
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout_s: float = 30.0) -> T:
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    def stop(self) -> None:
+        if self.loop is not None and self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
+        if self.error is not None:
+            raise RuntimeError("server thread failed") from self.error
+
+
+def uvicorn_server(app: FastAPI, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
+    )
+    return uvicorn.Server(config)
+
+
+async def serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    task = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await task
+
+
+class AppServer:
+    """An ASGI app on 127.0.0.1:port (uvicorn, own thread)."""
+
+    def __init__(self, app: FastAPI, port: int) -> None:
+        self.server = uvicorn_server(app, port)
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = LoopThread(lambda stop: serve_until(self.server, stop))
+
+    def __enter__(self) -> AppServer:
+        self._thread.start(lambda: self.server.started)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.stop()
+
+
+class RealEdge:
+    """Simulators + edge agent + the edge app with the tablet, on one background loop."""
+
+    def __init__(self, scenario: Any, config: Any, port: int) -> None:
+        self.scenario = scenario
+        self.config = config
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.agent: Any = None
+        self.server: uvicorn.Server | None = None
+        self._thread = LoopThread(self._main)
+
+    async def _main(self, stop: asyncio.Event) -> None:
+        from edge.agent import Agent
+        from edge.api.app import create_app
+        from edge.tablet import create_tablet_router
+        from edge.tablet.config import directory_from_config
+        from edge.tablet.store_services import StoreTabletServices
+        from simulators.runner import SimulationRunner
+
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(SimulationRunner(self.scenario))
+            agent = Agent(self.config, serve_api=False, analytics_interval_s=0.5)
+            await stack.enter_async_context(agent)
+            app = create_app(agent.services)
+            services = StoreTabletServices(
+                writer=agent.writer, config=self.config, live=agent.services
+            )
+            app.include_router(
+                create_tablet_router(services, directory_from_config(self.config.operators))
+            )
+            self.agent = agent
+            self.server = uvicorn_server(app, self.port)
+            await serve_until(self.server, stop)
+
+    def call_store(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._thread.call(self.agent.writer.call(fn, *args))
+
+    def __enter__(self) -> RealEdge:
+        self._thread.start(lambda: self.server is not None and self.server.started, 90)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.stop()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
