@@ -14,7 +14,8 @@ UNLABELLED_JS = """() => {
     const by = el.getAttribute('aria-labelledby');
     if (by) return by.split(/\\s+/).map(i => (document.getElementById(i) || {}).textContent || '')
                     .join(' ').trim();
-    if (el.labels && el.labels.length) return [...el.labels].map(l => l.textContent).join(' ').trim();
+    if (el.labels && el.labels.length)
+      return [...el.labels].map(l => l.textContent).join(' ').trim();
     if (el.tagName === 'A' || el.tagName === 'BUTTON') return el.textContent.trim();
     return (el.getAttribute('title') || '').trim();
   };
@@ -93,7 +94,8 @@ def confirm(page: Any, submit: Any) -> str:
     submit()
     page.wait_for_function(
         """prev => { const f = document.querySelector('#flash');
-                     return f && (f.classList.contains('flash-error') || f.dataset.seq !== prev); }""",
+                     return f && (f.classList.contains('flash-error')
+                                  || f.dataset.seq !== prev); }""",
         arg=before,
     )
     flash = page.locator("#flash")
