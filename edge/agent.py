@@ -23,6 +23,7 @@ from typing import Self
 
 import uvicorn
 
+from connectors.backoff import Backoff
 from connectors.base import Connector
 from edge.analytics.report import MachineParams
 from edge.api.app import create_app
@@ -77,6 +78,8 @@ class Agent:
         store: Store | None = None,
         serve_api: bool = True,
         analytics_interval_s: float = 2.0,
+        store_retry_s: float = 1.0,
+        restart_cap_s: float = 30.0,
     ) -> None:
         self.config = config
         if factories is None:
@@ -87,9 +90,14 @@ class Agent:
         self.queue = SampleQueue(edge.queue_max_samples)
         self.writer = StoreWriter(store or Store(edge.data_dir))
         self.metrics = EdgeMetrics(self._snapshot)
-        self.ingest = Ingest(self.queue, self.writer, on_commit=self.metrics.on_commit)
+        self.ingest = Ingest(
+            self.queue, self.writer, retry_s=store_retry_s, on_commit=self.metrics.on_commit
+        )
         self.supervisors = {
-            name: SourceSupervisor(name, factory, self.queue) for name, factory in factories.items()
+            name: SourceSupervisor(
+                name, factory, self.queue, backoff=Backoff(base_s=0.5, cap_s=restart_cap_s)
+            )
+            for name, factory in factories.items()
         }
         inc = {m.id: incremental_params(m) for m in config.machines}
         micro = config.defaults.micro_stops_in_availability

@@ -31,7 +31,7 @@ from edge.runtime.analysis import (
     shifts_ended,
 )
 from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
-from edge.store import OutboxStats, Store, StoreError
+from edge.store import OutboxStats, Store, StoreError, StoreUnavailable
 from edge.writer import StoreWriter
 
 logger = logging.getLogger("edge.jobs")
@@ -106,7 +106,9 @@ class EdgeJobs:
         async def run() -> None:
             try:
                 await job()
-            except StoreError as exc:  # the ingest loop reports the store itself on /health
+            except StoreUnavailable:
+                return  # the ingest loop reports the store (once) on /health and in the log
+            except StoreError as exc:
                 self._failed(name, str(exc))
                 return
             except Exception as exc:  # a job boundary: log, keep the scheduler alive

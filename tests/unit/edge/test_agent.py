@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connectors.base import ConnectionState, Sample
 from edge.agent import Agent
@@ -91,8 +93,9 @@ async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> No
     sources = MemorySources(("m1",))
     config = edge_config(tmp_path, machines=("m1",), queue_max_samples=10)
     store = FlakyStore(tmp_path)
-    agent = Agent(config, factories=sources.factories(), store=store, serve_api=False)
-    agent.ingest._retry_s = 0.05
+    agent = Agent(
+        config, factories=sources.factories(), store=store, serve_api=False, store_retry_s=0.05
+    )
     app = create_app(agent.services)
     transport = httpx.ASGITransport(app=app)
     async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
@@ -161,8 +164,8 @@ async def test_a_crashing_source_does_not_stop_the_others(tmp_path: Path) -> Non
 
     factories = {**sources.factories(), "bad": broken}
     config = edge_config(tmp_path, machines=("m1",))
-    async with Agent(config, factories=factories, serve_api=False) as agent:  # type: ignore[arg-type]
-        agent.supervisors["bad"]._backoff.cap_s = 0.01
+    agent = Agent(config, factories=factories, serve_api=False, restart_cap_s=0.01)  # type: ignore[arg-type]
+    async with agent:
         await _connected(sources, agent)
         await sources.current["m1"].push(counter_samples("m1", 0, [0, 1, 2], t0_ns=T0))
         await _committed(agent, 3)
@@ -171,3 +174,39 @@ async def test_a_crashing_source_does_not_stop_the_others(tmp_path: Path) -> Non
         assert status.state is ConnectionState.failed
         assert "driver bug" in (status.last_error or "")
     assert _totals(tmp_path) == {"m1": (2, 2, 0)}
+
+
+async def test_unusable_data_dir_at_start_then_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Running as root, chmod cannot make a directory unwritable: a regular file standing where
+    # the data directory must be created fails the same way for every user.
+    caplog.set_level(logging.INFO)
+    blocker = tmp_path / "mnt"
+    blocker.write_text("not a directory")
+    data_dir = blocker / "edge"
+    sources = MemorySources(("m1",))
+    config = edge_config(data_dir, machines=("m1",))
+    agent = Agent(config, factories=sources.factories(), serve_api=False, store_retry_s=0.05)
+    transport = httpx.ASGITransport(app=create_app(agent.services))
+    async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+        await _connected(sources, agent)
+        conn = sources.current["m1"]
+        await conn.push(counter_samples("m1", 0, [0, 1, 2, 3], t0_ns=T0))
+        await eventually(lambda: agent.queue.depth == 4)
+        r = await http.get("/health")
+        assert r.status_code == 503
+        body = r.json()
+        assert any(reason.startswith("store: cannot open") for reason in body["reasons"])
+        assert body["store"]["writable"] is False
+        assert (await http.get("/api/v1/machines")).status_code == 200  # live view still served
+        assert conn.acked == 0
+        blocker.unlink()  # the disk is back
+        await _committed(agent, 4)
+        assert conn.acked == 1
+        assert (await http.get("/health")).status_code == 200
+    assert _totals(data_dir) == {"m1": (3, 3, 0)}
+    messages = [r.getMessage() for r in caplog.records if r.name == "edge.ingest"]
+    # Retried every 50 ms for a while, yet logged once, and its recovery once.
+    assert messages.count("store unavailable, holding samples in memory") == 1
+    assert messages.count("store recovered") == 1
