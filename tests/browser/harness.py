@@ -108,9 +108,7 @@ class RealEdge:
     async def _main(self, stop: asyncio.Event) -> None:
         from edge.agent import Agent
         from edge.api.app import create_app
-        from edge.tablet import create_tablet_router
-        from edge.tablet.config import directory_from_config
-        from edge.tablet.store_services import StoreTabletServices
+        from edge.tablet import edge_tablet_router
         from simulators.runner import SimulationRunner
 
         async with AsyncExitStack() as stack:
@@ -118,12 +116,7 @@ class RealEdge:
             agent = Agent(self.config, serve_api=False, analytics_interval_s=0.5)
             await stack.enter_async_context(agent)
             app = create_app(agent.services)
-            services = StoreTabletServices(
-                writer=agent.writer, config=self.config, live=agent.services
-            )
-            app.include_router(
-                create_tablet_router(services, directory_from_config(self.config.operators))
-            )
+            app.include_router(edge_tablet_router(self.config, agent.writer, agent.services))
             self.agent = agent
             self.server = uvicorn_server(app, self.port)
             await serve_until(self.server, stop)
