@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict
+from sqlalchemy import select
 
 from central.api.deps import Reader, SessionDep, Writer
 from central.contract import DispatchWorkOrder
-from central.db.tables import Machine
+from central.db.tables import Machine, StopLog
 from central.errors import Invalid
 from central.models.catalog import MachineCreate, MachineRead
 from central.planning import plan
@@ -67,6 +68,28 @@ def get_machine(_: Reader, row: MachineRow) -> MachineRead:
 def machine_dispatch(_: Reader, row: MachineRow, session: SessionDep) -> list[DispatchWorkOrder]:
     """Open work orders of the machine in run order (rank 1 next; rank 0: held back)."""
     return machine_orders(session, [row.id], plan(session, now=datetime.now(UTC)))
+
+
+class StopRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    machine: str
+    start: datetime
+    end: datetime | None
+    reason: str | None
+    category: str
+    work_order: str | None
+
+
+@router.get("/{machine_id}/stops")
+def list_stops(
+    _: Reader,
+    row: MachineRow,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[StopRead]:
+    """The machine's latest stops, newest first."""
+    query = select(StopLog).where(StopLog.machine == row.id).order_by(StopLog.start.desc())
+    return [StopRead.model_validate(s) for s in session.scalars(query.limit(limit))]
 
 
 @router.get("/{machine_id}/oee")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from central.contract import (
     ConsumptionRecord,
@@ -168,6 +168,7 @@ def _production(ctx: Context, records: list[ProductionRecord]) -> None:
 
 def _book_production(ctx: Context, orders: dict[str, Any], agg: dict[Any, list[Any]]) -> None:
     per_order: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    first: dict[str, datetime] = {}
     stock: dict[tuple[str, str], float] = defaultdict(float)
     moves = []
     for (wo, _machine, lot), a in agg.items():
@@ -175,6 +176,7 @@ def _book_production(ctx: Context, orders: dict[str, Any], agg: dict[Any, list[A
             continue
         per_order[wo][0] += a[0]
         per_order[wo][1] += a[1]
+        first[wo] = min(first.get(wo, a[3]), a[3])
         if a[0] > 0:
             item, lot_id = orders[wo].item, lot or wo
             stock[(item, lot_id)] += a[0]
@@ -192,12 +194,23 @@ def _book_production(ctx: Context, orders: dict[str, Any], agg: dict[Any, list[A
         .execution_options(synchronize_session=False),
         [{"n": n, "g": per_order[n][0], "s": per_order[n][1]} for n in numbers],
     )
+    # started_at = the earliest production period seen, whatever order records arrive in
+    ctx.conn.execute(
+        update(WorkOrder)
+        .where(
+            WorkOrder.number == bindparam("n"),
+            or_(WorkOrder.started_at.is_(None), WorkOrder.started_at > bindparam("t")),
+        )
+        .values(started_at=bindparam("t"))
+        .execution_options(synchronize_session=False),
+        [{"n": n, "t": first[n]} for n in numbers],
+    )
     starting = [n for n in numbers if orders[n].status == "released"]
-    if starting:  # the first good count starts a released order
+    if starting:  # the first count starts a released order
         ctx.conn.execute(
             update(WorkOrder)
             .where(WorkOrder.number.in_(starting), WorkOrder.status == "released")
-            .values(status="in_progress", started_at=ctx.now, revision=WorkOrder.revision + 1)
+            .values(status="in_progress", revision=WorkOrder.revision + 1)
             .execution_options(synchronize_session=False)
         )
         ctx.dispatch_changed = True

@@ -18,57 +18,32 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 async def seed(client: httpx.AsyncClient, planner: dict[str, str]) -> None:
-    """Machines press-01 (edge-a) and lathe-02, items, BOM, customer with limits, orders."""
+    """Machines press-01 and lathe-02 on edge-a, steel and brackets, ACME with its limits."""
     h = planner
-    for m in ("press-01", "lathe-02"):
-        await ok(
-            await client.post("/api/v1/machines", json={"id": m, "edge_id": EDGE}, headers=h), 201
-        )
-    await ok(
-        await client.post(
-            "/api/v1/items",
-            json={"code": "STEEL", "name": "Steel sheet", "uom": "kg", "kind": "raw"},
-            headers=h,
-        ),
-        201,
-    )
-    await ok(
-        await client.post(
-            "/api/v1/items",
-            json={
-                "code": "BRACKET",
-                "name": "Bracket",
-                "bom": [{"component": "STEEL", "qty_per": 0.5, "backflush": True}],
-                "routing": [{"machine": "press-01", "ideal_cycle_s": 1.0, "setup_s": 600}],
-                "specs": [{"characteristic": "width", "lsl": 9.0, "usl": 11.0, "unit": "mm"}],
-            },
-            headers=h,
-        ),
-        201,
-    )
-    await ok(
-        await client.post(
-            "/api/v1/customers",
-            json={"code": "ACME", "name": "Acme", "priority_class": "A"},
-            headers=h,
-        ),
-        201,
-    )
-    await ok(
-        await client.post(
-            "/api/v1/sales-orders",
-            json={
-                "number": "SO-1",
-                "customer": "ACME",
-                "item": "BRACKET",
-                "qty": 100,
-                "requested_date": (NOW + timedelta(days=3)).isoformat(),
-                "quality": [{"characteristic": "width", "lsl": 9.5, "usl": 10.5, "unit": "mm"}],
-            },
-            headers=h,
-        ),
-        201,
-    )
+    for m, cycle in (("press-01", 1.0), ("lathe-02", 4.0)):
+        machine = {"id": m, "edge_id": EDGE, "ideal_cycle_s": cycle}
+        await ok(await client.post("/api/v1/machines", json=machine, headers=h), 201)
+    steel = {"code": "STEEL", "name": "Steel sheet", "uom": "kg", "kind": "raw"}
+    await ok(await client.post("/api/v1/items", json=steel, headers=h), 201)
+    bracket = {
+        "code": "BRACKET",
+        "name": "Bracket",
+        "bom": [{"component": "STEEL", "qty_per": 0.5, "backflush": True}],
+        "routing": [{"machine": "press-01", "ideal_cycle_s": 1.0, "setup_s": 600}],
+        "specs": [{"characteristic": "width", "lsl": 9.0, "usl": 11.0, "unit": "mm"}],
+    }
+    await ok(await client.post("/api/v1/items", json=bracket, headers=h), 201)
+    acme = {"code": "ACME", "name": "Acme", "priority_class": "A"}
+    await ok(await client.post("/api/v1/customers", json=acme, headers=h), 201)
+    so = {
+        "number": "SO-1",
+        "customer": "ACME",
+        "item": "BRACKET",
+        "qty": 100,
+        "requested_date": (NOW + timedelta(days=3)).isoformat(),
+        "quality": [{"characteristic": "width", "lsl": 9.5, "usl": 10.5, "unit": "mm"}],
+    }
+    await ok(await client.post("/api/v1/sales-orders", json=so, headers=h), 201)
 
 
 async def work_order(
@@ -83,4 +58,4 @@ async def work_order(
     wo = await ok(await client.post("/api/v1/work-orders", json=body, headers=planner), 201)
     if release:
         wo = await ok(await client.post(f"/api/v1/work-orders/{number}/release", headers=planner))
-    return wo
+    return dict(wo)
