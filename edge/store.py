@@ -112,9 +112,12 @@ class Transaction:
 class Store:
     """One DuckDB file under ``data_dir``; open/close explicitly, from one thread."""
 
-    def __init__(self, data_dir: Path, *, memory_limit: str = "192MB") -> None:
+    def __init__(
+        self, data_dir: Path, *, memory_limit: str = "192MB", read_only: bool = False
+    ) -> None:
         self.path = Path(data_dir) / DB_FILENAME
         self._memory_limit = memory_limit
+        self._read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._next_ingest_id = 1
 
@@ -132,6 +135,9 @@ class Store:
         """Create the directory and file if needed, migrate, and check that it is writable."""
         if self._con is not None:
             return
+        if self._read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not os.access(self.path.parent, os.W_OK):
@@ -148,6 +154,15 @@ class Store:
         except (OSError, duckdb.Error) as exc:
             con.close()
             raise StoreUnavailable(f"cannot initialise {self.path}: {exc}") from exc
+        self._con = con
+
+    def _open_read_only(self) -> None:
+        if not self.path.exists():
+            raise StoreUnavailable(f"no edge database at {self.path}")
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as exc:  # most often: the running agent holds the write lock
+            raise StoreUnavailable(f"cannot open {self.path} read-only: {exc}") from exc
         self._con = con
 
     def close(self) -> None:
