@@ -39,6 +39,7 @@ from simulators.opcua_security import (
     ensure_certificate,
     policies,
 )
+from simulators.ports import ensure_port_free
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class OpcUaPlc:
         return default_prefix(machine_id)
 
     async def __aenter__(self) -> OpcUaPlc:
+        ensure_port_free("opcua", self.host, self.port)
         server = Server(user_manager=self._user_manager())
         await server.init()
         server.set_endpoint(self.endpoint)
