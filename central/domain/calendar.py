@@ -154,6 +154,8 @@ def working_intervals(
     require_aware("start", start)
     require_aware("end", end)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return ()
     out: list[Interval] = []
     tz = calendar.tz
     day = start.astimezone(tz).date()

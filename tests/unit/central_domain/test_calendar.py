@@ -103,6 +103,12 @@ def test_always_calendar_counts_elapsed_time_across_dst() -> None:
     assert working_seconds_between(cal, paris(2026, 10, 25), paris(2026, 10, 26)) == 25 * H
 
 
+def test_intervals_of_an_empty_or_inverted_range_are_empty() -> None:
+    a = paris(2026, 10, 19, 8)
+    assert working_intervals(TWO_SHIFTS, a, a) == ()
+    assert working_intervals(TWO_SHIFTS, a + timedelta(hours=1), a) == ()
+
+
 def test_between_is_antisymmetric() -> None:
     a, b = paris(2026, 10, 19, 8), paris(2026, 10, 20, 8)
     assert working_seconds_between(TWO_SHIFTS, b, a) == -working_seconds_between(TWO_SHIFTS, a, b)
