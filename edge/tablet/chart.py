@@ -51,7 +51,8 @@ def _x(series: ShiftSeries, when: datetime) -> float:
 
 
 def geometry(series: ShiftSeries) -> ChartGeometry:
-    elapsed_s = max(0.0, (min(series.now, series.end) - series.start).total_seconds())
+    origin = max(series.start, series.observed_from or series.start)
+    elapsed_s = max(0.0, (min(series.now, series.end) - origin).total_seconds())
     ideal_now = int(elapsed_s / series.ideal_cycle_s) if series.ideal_cycle_s > 0 else 0
     good_now = series.good_points[-1][1] if series.good_points else 0
     y_max = max(1, ideal_now, good_now)
@@ -73,7 +74,7 @@ def geometry(series: ShiftSeries) -> ChartGeometry:
     return ChartGeometry(
         rects=rects,
         good_points=points,
-        ideal=(0.0, y(0), now_x, y(ideal_now)),
+        ideal=(_x(series, origin), y(0), now_x, y(ideal_now)),
         now_x=now_x,
         y_max=y_max,
         good_now=good_now,

@@ -153,6 +153,9 @@ class ShiftSeries:
     ideal_cycle_s: float
     segments: tuple[StateSegment, ...] = ()
     good_points: tuple[tuple[datetime, int], ...] = ()
+    # when the edge first saw the machine in this shift (None: the shift start); the ideal
+    # line starts there, so an edge started mid-shift is not charged for the hours before
+    observed_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

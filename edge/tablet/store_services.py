@@ -235,7 +235,11 @@ class StoreTabletServices:
         if live is not None and live.state_since is not None:  # the state still open now
             open_from = max(to_ns(live.state_since), (segments and to_ns(segments[-1].end)) or 0)
             segments.append(StateSegment(to_dt(max(open_from, start)), now, live.state))
-        points, total = [(to_dt(start), 0)], 0
+        firsts = [to_ns(segments[0].start)] if segments else []
+        if good_rows:
+            firsts.append(int(good_rows[0][0]) * 60_000_000_000)
+        origin = to_dt(max(start, min(firsts))) if firsts else now
+        points, total = [(origin, 0)], 0
         for minute, good in good_rows:
             total += int(good)
             points.append((to_dt((int(minute) + 1) * 60_000_000_000), total))

@@ -34,3 +34,15 @@ def test_geometry_scales_states_and_counts() -> None:
 def test_empty_series_is_drawable() -> None:
     g = geometry(ShiftSeries(start=T0, end=T0, now=T0, ideal_cycle_s=1))
     assert g.rects == () and g.good_points == "" and g.y_max == 1
+
+
+def test_ideal_starts_when_the_edge_first_saw_the_machine() -> None:
+    series = ShiftSeries(
+        start=T0,
+        end=T0 + timedelta(hours=8),
+        now=T0 + timedelta(hours=4),
+        ideal_cycle_s=10,
+        observed_from=T0 + timedelta(hours=3),
+    )
+    g = geometry(series)
+    assert g.ideal_now == 360 and g.ideal[0] == WIDTH * 3 / 8
