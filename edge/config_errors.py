@@ -59,7 +59,7 @@ class ConfigError(Exception):
     def with_lines(self, root: yaml.Node | None) -> ConfigError:
         """The same issues, each with the line of its path in the YAML node tree ``root``."""
         issues = [replace(i, line=_line(root, i.path)) if i.path else i for i in self.issues]
-        return ConfigError(self.source, issues)
+        return ConfigError(self.source, sorted(issues, key=lambda i: i.line or 0))
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -72,9 +72,11 @@ class _Yaml12Loader(yaml.SafeLoader):
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 if key_node.value in seen:
                     raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
+                        "while constructing a mapping",
+                        node.start_mark,
                         f"found duplicate key {key_node.value!r} (first at line "
-                        f"{seen[key_node.value]})", key_node.start_mark,
+                        f"{seen[key_node.value]})",
+                        key_node.start_mark,
                     )
                 seen[key_node.value] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
@@ -142,8 +144,9 @@ def _yaml_issue(exc: yaml.MarkedYAMLError) -> ConfigIssue:
     problem = exc.problem or exc.context or "invalid YAML"
     if mark is None:
         return ConfigIssue("", f"YAML syntax error: {problem}")
-    return ConfigIssue("", f"YAML syntax error: {problem} (column {mark.column + 1})",
-                       line=mark.line + 1)
+    return ConfigIssue(
+        "", f"YAML syntax error: {problem} (column {mark.column + 1})", line=mark.line + 1
+    )
 
 
 # -- pydantic errors -> issues -------------------------------------------------------------
@@ -172,7 +175,7 @@ def _messages(error: Any, loc: Loc, root: type[BaseModel]) -> Iterator[tuple[Loc
     elif kind == "extra_forbidden":
         yield (), _unknown_key(str(loc[-1]), value, _fields_at(root, loc[:-1]))
     elif kind == "union_tag_invalid":
-        yield ("protocol",), f"has value {show(ctx['tag'])}. Must be {ctx['expected_tags']}"
+        yield ("protocol",), f"has value {show(ctx['tag'])}. Must be one of {ctx['expected_tags']}"
     elif kind == "union_tag_not_found" and isinstance(value, Mapping):
         yield ("protocol",), "is required: opcua, modbus or mqtt"
     elif kind in ("value_error", "assertion_error"):
@@ -189,8 +192,10 @@ def _tidy(msg: str) -> str:
 def _unknown_key(key: str, value: object, known: list[str] | None) -> str:
     if key in _SECRET_KEYS:
         # The value is a secret: never echo it.
-        return (f"is a secret, and secrets are not read from the file. Put it in an environment "
-                f"variable and give that variable's name with {key}_env")
+        return (
+            f"is a secret, and secrets are not read from the file. Put it in an environment "
+            f"variable and give that variable's name with {key}_env"
+        )
     message = f"is not a known key (value {show(value)})"
     if not known:
         return message
@@ -205,11 +210,11 @@ def _path(loc: Loc, data: Any) -> str:
     text = ""
     current: Any = data
     for elem in loc:
-        if isinstance(current, Mapping) and elem not in current:
-            if current.get("protocol") == elem:
-                continue  # the discriminator tag pydantic puts in the location
-        if elem == "[key]":
-            continue
+        tag = (
+            isinstance(current, Mapping) and elem not in current and current.get("protocol") == elem
+        )
+        if tag or elem == "[key]":
+            continue  # what pydantic adds to a location: the union's tag, a dict key marker
         if isinstance(elem, int) and isinstance(current, list | tuple):
             text += f"[{elem}]"
             current = current[elem] if elem < len(current) else None
@@ -251,8 +256,9 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _tag(model: Any) -> object:
-    if isinstance(model, type) and issubclass(model, BaseModel) and "protocol" in model.model_fields:
-        args = typing.get_args(model.model_fields["protocol"].annotation)
+    fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+    if "protocol" in fields:
+        args = typing.get_args(fields["protocol"].annotation)
         return args[0] if args else None
     return None
 

@@ -69,7 +69,9 @@ def check_url(value: str, schemes: tuple[str, ...], example: str) -> str:
         port_ok = False
     if parts.scheme not in schemes or not parts.hostname or not port_ok:
         wanted = " or ".join(f"{s}://" for s in schemes)
-        raise ValueError(f"has value {show(value)}. Must be a {wanted} URL, e.g. {example}")
+        raise ValueError(
+            f"has value {show(value)}. Must be a URL starting with {wanted}, e.g. {example}"
+        )
     return value
 
 
@@ -169,19 +171,34 @@ class ModbusSignal(_Signal):
     def _fits(self) -> ModbusSignal:
         if self.type == "bool" and self.table not in BIT_TABLES:
             raise Problems(
-                [(("type",), f"has value 'bool' on table {self.table!r}. bool is only read from "
-                  "table coil or discrete; use a numeric type for a register")]
+                [
+                    (
+                        ("type",),
+                        f"has value 'bool' on table {self.table!r}. bool is only read from "
+                        "table coil or discrete; use a numeric type for a register",
+                    )
+                ]
             )
         if self.type != "bool" and self.table in BIT_TABLES:
             raise Problems(
-                [(("type",), f"has value {self.type!r} on table {self.table!r}. A {self.table} "
-                  "is one bit: use type bool")]
+                [
+                    (
+                        ("type",),
+                        f"has value {self.type!r} on table {self.table!r}. A {self.table} "
+                        "is one bit: use type bool",
+                    )
+                ]
             )
         last = self.address + REGISTERS[self.type] - 1
         if last > 65535:
             raise Problems(
-                [(("address",), f"has value {self.address}. A {self.type} takes "
-                  f"{REGISTERS[self.type]} registers, ending at {last}, past the last one (65535)")]
+                [
+                    (
+                        ("address",),
+                        f"has value {self.address}. A {self.type} takes {REGISTERS[self.type]} "
+                        f"registers, ending at {last}, past the last one (65535)",
+                    )
+                ]
             )
         return self
 
@@ -235,14 +252,19 @@ def check_signals(signals: Mapping[str, _Signal]) -> None:
             problems.append(((name,), message))
         elif signal.states is not None and name != "state":
             problems.append(
-                ((name, "states"), f"is set on signal {name!r}. A states map belongs to the "
-                 "state signal only")
+                (
+                    (name, "states"),
+                    f"is set on signal {name!r}. A states map belongs to the state signal only",
+                )
             )
     if "count" not in signals and "cycle" not in signals:
         names = ", ".join(signals) or "none"
         problems.append(
-            ((), f"has signals {names}. A machine needs a 'count' (part counter) or a 'cycle' "
-             "(bit whose rising edge ends a cycle) signal")
+            (
+                (),
+                f"has signals {names}. A machine needs a 'count' (part counter) or a 'cycle' "
+                "(bit whose rising edge ends a cycle) signal",
+            )
         )
     if problems:
         raise Problems(problems)
@@ -276,7 +298,7 @@ class OpcUaSource(Frozen):
     endpoint: str
     security: OpcUaSecurity = OpcUaSecurity()
     mode: Literal["subscribe", "poll"] = "subscribe"
-    poll_ms: int = Field(1000, ge=10)
+    poll_ms: int = Field(default=1000, ge=10)
     signals: dict[str, OpcUaSignal]
 
     @field_validator("endpoint")
@@ -294,10 +316,10 @@ class OpcUaSource(Frozen):
 class ModbusSource(Frozen):
     protocol: Literal["modbus"]
     host: str = Field(min_length=1)
-    port: int = Field(502, ge=1, le=65535)
-    unit: int = Field(1, ge=0, le=255)
-    poll_ms: int = Field(1000, ge=10)
-    timeout_ms: int = Field(1000, ge=1)
+    port: int = Field(default=502, ge=1, le=65535)
+    unit: int = Field(default=1, ge=0, le=255)
+    poll_ms: int = Field(default=1000, ge=10)
+    timeout_ms: int = Field(default=1000, ge=1)
     signals: dict[str, ModbusSignal]
 
     @field_validator("signals")
@@ -315,7 +337,7 @@ class MqttSource(Frozen):
     protocol: Literal["mqtt"]
     url: str
     topic: str
-    machine_level: int | None = Field(None, ge=0)
+    machine_level: int | None = Field(default=None, ge=0)
     format: Literal["json", "sparkplug"] = "json"
     qos: Literal[0, 1] = 1
     client_id: str | None = None
@@ -367,8 +389,13 @@ class MqttSource(Frozen):
         levels = len(self.topic.split("/"))
         if self.machine_level is not None and self.machine_level >= levels:
             raise Problems(
-                [(("machine_level",), f"has value {self.machine_level}, but topic "
-                  f"{self.topic!r} has {levels} levels (0 to {levels - 1})")]
+                [
+                    (
+                        ("machine_level",),
+                        f"has value {self.machine_level}, but topic "
+                        f"{self.topic!r} has {levels} levels (0 to {levels - 1})",
+                    )
+                ]
             )
         return self
 

@@ -81,8 +81,8 @@ class Operator(Frozen):
 
     id: Code
     name: str = Field(min_length=1)
-    pin_sha256: Annotated[str, AfterValidator(_sha256_hex)] | None = Field(None, repr=False)
-    badge: str | None = Field(None, min_length=1, repr=False)
+    pin_sha256: Annotated[str, AfterValidator(_sha256_hex)] | None = Field(default=None, repr=False)
+    badge: str | None = Field(default=None, min_length=1, repr=False)
 
     @model_validator(mode="after")
     def _can_log_in(self) -> Operator:
@@ -120,28 +120,38 @@ def _reason(code: str, en: str, fr: str, *, planned: bool = False) -> StopReason
 
 DEFAULT_STOP_REASONS: tuple[StopCategory, ...] = (
     _category(
-        "breakdown", "Breakdown", "Panne",
+        "breakdown",
+        "Breakdown",
+        "Panne",
         _reason("mechanical", "Mechanical failure", "Panne mécanique"),
         _reason("electrical", "Electrical failure", "Panne électrique"),
         _reason("tooling", "Broken tool", "Outil cassé"),
     ),
     _category(
-        "setup", "Setup", "Réglage",
+        "setup",
+        "Setup",
+        "Réglage",
         _reason("changeover", "Changeover", "Changement de série"),
         _reason("adjustment", "Adjustment", "Réglage machine"),
     ),
     _category(
-        "logistics", "Logistics", "Logistique",
+        "logistics",
+        "Logistics",
+        "Logistique",
         _reason("no_material", "No material", "Manque matière"),
         _reason("no_operator", "No operator", "Absence opérateur"),
         _reason("downstream_full", "Downstream full", "Aval saturé"),
     ),
     _category(
-        "quality", "Quality", "Qualité",
+        "quality",
+        "Quality",
+        "Qualité",
         _reason("quality_check", "Quality check", "Contrôle qualité"),
     ),
     _category(
-        "planned", "Planned stop", "Arrêt planifié",
+        "planned",
+        "Planned stop",
+        "Arrêt planifié",
         _reason("maintenance", "Planned maintenance", "Maintenance préventive", planned=True),
         _reason("cleaning", "Cleaning", "Nettoyage", planned=True),
         _reason("no_order", "No order", "Pas d'ordre", planned=True),
