@@ -2,8 +2,9 @@
 
 Units: timestamps int64 UTC ns, counter values as read. Counters hold integers; a trace stores
 them as float64, exactly (fractions, which a counter never has, are truncated). ``delta[i]`` is
-the number of parts the counter says were made in ``(ts[i-1], ts[i]]``; ``delta[0]`` is measured from the optional :class:`CounterBaseline` (the
-last sample of the previous chunk), else 0. Every decision depends only on a sample and the one
+the number of parts the counter says were made in ``(ts[i-1], ts[i]]``; ``delta[0]`` is
+measured from the optional :class:`CounterBaseline` (the last sample of the previous chunk),
+else 0. Every decision depends only on a sample and the one
 before it, so computing chunk by chunk with baselines gives exactly the whole-series result.
 
 Rules, for a negative step ``cur < prev``:
