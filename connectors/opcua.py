@@ -83,9 +83,11 @@ class OpcUaConnector(SupervisedConnector):
             lost.set()
 
         client.connection_lost_callback = on_lost
+        connected = False
         try:
             await self._secure(client)
             await client.connect()
+            connected = True
             self._client = client
             self._write_types.clear()
             if spec.mode == "subscribe":
@@ -100,7 +102,7 @@ class OpcUaConnector(SupervisedConnector):
             raise ConnectError(f"{spec.endpoint}: {type(exc).__name__}: {exc}") from exc
         finally:
             self._client = None
-            await _close(client)
+            await _close(client, polite=connected)
 
     async def _secure(self, client: Client) -> None:
         sec = self.spec.security
@@ -225,9 +227,12 @@ class OpcUaConnector(SupervisedConnector):
             raise WriteError(f"source {self.name}: write {signal}={value!r} failed: {exc}") from exc
 
 
-async def _close(client: Client) -> None:
-    # A dead server cannot answer CloseSession: bound the polite close, then drop the socket.
-    with contextlib.suppress(*_IO_ERRORS, Exception):
-        await asyncio.wait_for(client.disconnect(), 2.0)
+async def _close(client: Client, *, polite: bool) -> None:
+    # disconnect() also cancels the session's tasks (publish loop, watchdog), so it runs after
+    # every session that connected, even a lost one (bounded: a dead server never answers);
+    # after a failed connect there is only the socket to drop.
+    if polite:
+        with contextlib.suppress(*_IO_ERRORS, Exception):
+            await asyncio.wait_for(client.disconnect(), 2.0)
     with contextlib.suppress(Exception):
         client.disconnect_socket()
