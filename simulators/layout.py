@@ -27,6 +27,19 @@ DEFAULT_STATE_CODES: Mapping[str, int] = {
     "idle": 5,
 }
 
+#: Simulator states -> the gateway's canonical state codes (unknown 0, running 1, idle 2,
+#: stopped 3, fault 4, setup 5, planned_stop 6, offline 7): what a gateway stores after mapping
+#: the wire code, hence what a recorded trace holds. Kept here, not imported: simulators are an
+#: independent peer of the gateway.
+CANONICAL_STATE_CODES: Mapping[str, int] = {
+    "running": 1,
+    "micro_stop": 1,
+    "idle": 2,
+    "stopped": 3,
+    "fault": 4,
+    "setup": 5,
+}
+
 #: Simulator states -> JSON ``status`` text of the MQTT machines.
 DEFAULT_STATUS_TEXT: Mapping[str, str] = {
     "running": "RUN",

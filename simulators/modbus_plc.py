@@ -2,7 +2,8 @@
 
 Registers are refreshed from the model at every request (through pymodbus' SimDevice ``action``
 hook), so a read returns the counters as of that instant: ``truth.count_at(t)``. A write to the
-``order``/``target`` registers reaches the model (downlink: a new order starts a setup).
+``order``/``target`` registers reaches the model (downlink: a new order starts a setup); a write
+touching any other mapped register is refused with exception 02 (illegal data address).
 
 Fault injection, drawn from a seeded generator: ``busy_share`` of the requests get exception 06
 (device busy); ``drop_share`` of them get their TCP connection closed instead of a reply. Each
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _TABLE_OF_FUNCTION = {3: "holding", 6: "holding", 16: "holding", 22: "holding", 23: "holding"}
 _TABLE_OF_FUNCTION[4] = "input"
+WRITABLE = frozenset({"order", "target"})
 
 
 @dataclass
@@ -179,6 +181,8 @@ class ModbusPlc:
         table = _TABLE_OF_FUNCTION.get(function_code)
         if table is None:
             return None
+        if set_values and self._read_only(unit, address, len(set_values)):
+            return ExcCodes.ILLEGAL_ADDRESS  # as a PLC answers a write to its counters
         unit.model.advance(now)
         self._fill(unit, table, start_address, registers)
         if set_values and table == "holding":
@@ -187,6 +191,15 @@ class ModbusPlc:
             image[offset : offset + len(set_values)] = [int(v) for v in set_values]
             self._take_downlink(unit, start_address, image, now)
         return None
+
+    @staticmethod
+    def _read_only(unit: _Unit, address: int, count: int) -> bool:
+        """Does a holding-register write touch a mapped value other than order/target?"""
+        for name, reg in unit.layout.registers.items():
+            overlaps = reg.address < address + count and address < reg.address + reg.words
+            if overlaps and reg.table == "holding" and name not in WRITABLE:
+                return True
+        return False
 
     @staticmethod
     def _fill(unit: _Unit, table: str, start: int, registers: list[int]) -> None:

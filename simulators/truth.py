@@ -150,6 +150,9 @@ class GroundTruth:
             result.append(Stop(opened.ts_ns, None, opened.state, opened.cause))
         return result
 
+    def to_jsonl(self, path: str | Path) -> None:
+        write_jsonl(path, [self])
+
     def totals(self) -> dict[str, Any]:
         return {
             "machine": self.machine,
@@ -164,6 +167,13 @@ class GroundTruth:
             "micro_stops": len([s for s in self.stops() if s.state == "micro_stop"]),
             "injected": len(self.injected()),
         }
+
+
+def write_jsonl(path: str | Path, truths: list[GroundTruth]) -> None:
+    """All events of ``truths`` in time order, then one ``totals`` line per machine."""
+    writer = TruthWriter(path, truths)
+    writer.start()
+    writer.finish()
 
 
 class TruthWriter:

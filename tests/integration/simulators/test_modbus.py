@@ -169,6 +169,13 @@ async def test_downlink_by_pymodbus_write(plant: Plant, client: AsyncModbusTcpCl
     )
 
 
+async def test_writing_a_counter_is_refused(plant: Plant, client: AsyncModbusTcpClient) -> None:
+    rr = await client.write_registers(0, [0, 0], device_id=1)
+    assert rr.isError() and rr.exception_code == 2
+    regs = await read(client, 1, 0, 2)
+    assert decode(regs, "uint32") == plant.demo.truth.count_at(time.time_ns()) > 0
+
+
 async def test_downlink_by_mbpoll_write(plant: Plant) -> None:
     await asyncio.to_thread(
         mbpoll,

@@ -88,7 +88,8 @@ def test_trace_states_follow_truth(demo_trace: tuple[Path, Path, list]) -> None:
     out, truth_path, _ = demo_trace
     series = read_trace(out)
     events = [e for e in read_jsonl(truth_path) if e.get("kind") == "state"]
-    codes = {"running": 1, "micro_stop": 1, "stopped": 2, "fault": 3, "setup": 4, "idle": 5}
+    # Canonical codes (what a gateway stores), not the demo's wire codes.
+    codes = {"running": 1, "micro_stop": 1, "idle": 2, "stopped": 3, "fault": 4, "setup": 5}
     for machine in ("press-01", "lathe-02", "oven-03"):
         in_trace = [(t, v) for t, v in series[(machine, "state")]]
         for event in [e for e in events if e["machine"] == machine][:200]:
