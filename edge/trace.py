@@ -101,7 +101,8 @@ def _read_csv(
 ) -> tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]:
     epoch = _sniff_epoch(path)
     types = {
-        "ts": pa.float64() if epoch else pa.timestamp("ns", tz="UTC"),
+        # Epoch seconds as decimals: exact to the nanosecond, where a float64 is not.
+        "ts": pa.decimal128(38, 9) if epoch else pa.timestamp("ns", tz="UTC"),
         "machine": pa.string(),
         "signal": pa.string(),
         "value": pa.float64(),
@@ -186,7 +187,9 @@ def _read_parquet(
     ts_type = table.schema.field("ts").type
     epoch = not pa.types.is_timestamp(ts_type)
     wanted = {
-        "ts": pa.float64() if epoch else pa.timestamp("ns"),
+        "ts": (ts_type if pa.types.is_decimal(ts_type) else pa.float64())
+        if epoch
+        else pa.timestamp("ns"),
         "machine": pa.string(),
         "signal": pa.string(),
         "value": pa.float64(),
@@ -224,17 +227,34 @@ def _checked(
         "no value (empty or NaN)": pc.is_null(table.column("value"), nan_is_null=True),
     }
     if epoch:
-        seconds = table.column("ts").to_numpy()
+        seconds = table.column("ts").cast(pa.float64()).to_numpy()
         problems["ts out of range for epoch seconds (milliseconds?)"] = (
             np.abs(np.nan_to_num(seconds)) >= _EPOCH_S_LIMIT
         )
     _raise_masked(path, problems, where)
     if epoch:
-        ts_ns = np.round(table.column("ts").to_numpy() * 1e9).astype(np.int64)
+        ts_ns = _epoch_ns(table.column("ts"))
     else:
         ts_ns = table.column("ts").cast(pa.int64()).to_numpy()
     values = table.column("value").to_numpy().astype(np.float64, copy=False)
     return ts_ns, table.column("machine"), table.column("signal"), values
+
+
+def _epoch_ns(seconds: pa.ChunkedArray) -> NDArray[np.int64]:
+    """Epoch seconds -> int64 nanoseconds without float rounding (``x.25`` s stays exact): a
+    decimal with scale 9 stores the nanoseconds as its integer; a float is split first."""
+    if pa.types.is_decimal(seconds.type):
+        exact = seconds.cast(pa.decimal128(38, 9)).combine_chunks()
+        if len(exact) == 0:
+            return np.empty(0, np.int64)
+        # 128-bit little-endian integers: the low 64-bit word holds the (range-checked) value.
+        words = np.frombuffer(exact.buffers()[1], dtype="<i8")
+        return words[2 * exact.offset : 2 * (exact.offset + len(exact)) : 2].astype(np.int64)
+    floats: NDArray[np.float64] = seconds.cast(pa.float64()).to_numpy()
+    whole = np.floor(floats)
+    fraction_ns = np.round((floats - whole) * 1e9).astype(np.int64)
+    ns: NDArray[np.int64] = whole.astype(np.int64) * 1_000_000_000 + fraction_ns
+    return ns
 
 
 def _empty(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -293,7 +313,7 @@ def _describe(column: str, types: Mapping[str, pa.DataType]) -> str:
         return "a number"
     if pa.types.is_timestamp(types["ts"]):
         return "an ISO 8601 time with an offset or Z (e.g. 2026-03-29T01:00:00Z)"
-    return "epoch seconds (the first row has a number, so every row must)"
+    return "epoch seconds, up to 9 decimals (the first row has a number, so every row must)"
 
 
 def _bad_rows_message(path: Path, lines: Sequence[str], total: int) -> str:
