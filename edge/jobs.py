@@ -22,13 +22,16 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from edge.analytics.report import MachineParams, WindowReport
+from edge.analytics.windows import Windows, hour_windows
 from edge.logs import event
 from edge.runtime.analysis import (
     Calendar,
+    combine,
     current_shift,
     oee_reports,
     record_shift_oee,
     shifts_ended,
+    store_window,
 )
 from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
 from edge.store import OutboxStats, Store, StoreError, StoreUnavailable
@@ -37,6 +40,7 @@ from edge.writer import StoreWriter
 logger = logging.getLogger("edge.jobs")
 DAY_NS = 24 * 3600 * 1_000_000_000
 HOUR_NS = 3600 * 1_000_000_000
+CLOSED_AFTER_NS = 60 * 1_000_000_000
 
 
 @dataclass(slots=True)
@@ -46,6 +50,9 @@ class JobState:
     live: dict[str, LiveMachine] = field(default_factory=dict)
     active_orders: dict[str, str | None] = field(default_factory=dict)
     shift_oee: dict[str, WindowReport] = field(default_factory=dict)
+    hour_oee: dict[str, WindowReport] = field(default_factory=dict)
+    order_oee: dict[str, WindowReport | None] = field(default_factory=dict)
+    order_since: dict[str, int | None] = field(default_factory=dict)
     outbox: OutboxStats | None = None
     failing: set[str] = field(default_factory=set)
 
@@ -71,6 +78,7 @@ class EdgeJobs:
         self._interval_s = analytics_interval_s
         self._on_analytics = on_analytics
         self._scheduler: AsyncIOScheduler | None = None
+        self._hours: dict[tuple[str, int, int], WindowReport] = {}
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -130,8 +138,10 @@ class EdgeJobs:
 
     async def run_analytics(self) -> None:
         started = time.perf_counter()
-        orders = await self._writer.call(_orders)
+        active = await self._writer.call(Store.active_orders)
+        orders = {m: o.work_order for m, o in active.items()}
         self.state.active_orders = orders
+        self.state.order_since = {m: o.since_ns for m, o in active.items()}
         result = await self._writer.call(self._analytics.run, time.time_ns(), orders)
         self.state.live = result.live
         if self._on_analytics is not None and result.samples:
@@ -141,20 +151,60 @@ class EdgeJobs:
         self.state.outbox = await self._writer.call(Store.outbox_stats)
 
     async def refresh_oee(self) -> None:
+        """Hour-to-date, shift-to-date (closed hours cached) and active-order OEE per machine."""
         now = time.time_ns()
         shift = current_shift(self._calendar, now)
+        hours = hour_windows(self._calendar.tz, shift.start_ns, now)
+        self._hours = {k: v for k, v in self._hours.items() if k[1] >= shift.start_ns}
         for machine, params in self._params.items():
-            reports = await self._writer.call(
-                oee_reports,
-                machine,
-                params,
-                self._calendar,
-                start_ns=shift.start_ns,
-                end_ns=now,
-                by="shift",
-            )
+            reports = []
+            for start, end in zip(hours.starts.tolist(), hours.ends.tolist(), strict=True):
+                report = await self._hour(machine, params, start, end, shift.name, now)
+                if report is not None:
+                    reports.append(report)
             if reports:
-                self.state.shift_oee[machine] = reports[-1]
+                self.state.hour_oee[machine] = reports[-1]
+                self.state.shift_oee[machine] = combine(reports, params.ideal_cycle_s)
+            order = self.state.active_orders.get(machine)
+            since = self.state.order_since.get(machine)
+            if order is not None and since is not None and since < now:
+                found = await self._writer.call(
+                    oee_reports,
+                    machine,
+                    params,
+                    self._calendar,
+                    start_ns=since,
+                    end_ns=now,
+                    by=Windows.of([since], [now], [order]),
+                )
+                self.state.order_oee[machine] = found[0] if found else None
+
+    async def _hour(
+        self,
+        machine: str,
+        params: MachineParams,
+        start: int,
+        end: int,
+        shift: str | None,
+        now: int,
+    ) -> WindowReport | None:
+        key = (machine, start, end)
+        if key in self._hours:
+            return self._hours[key]
+        found = await self._writer.call(
+            oee_reports,
+            machine,
+            params,
+            self._calendar,
+            start_ns=start,
+            end_ns=end,
+            by=Windows.of([start], [end], [shift]),
+        )
+        report = found[0] if found else None
+        if report is not None and end + CLOSED_AFTER_NS <= now:  # late samples are in by now
+            self._hours[key] = report
+            await self._writer.call(store_window, report, "hour", start, end)
+        return report
 
     async def record_shift_ends(self) -> None:
         now = time.time_ns()
@@ -173,10 +223,6 @@ class EdgeJobs:
         deleted = await self._writer.call(Store.retention, samples_before_ns=cutoff)
         if any(deleted.values()):
             event(logger, logging.INFO, "retention", **deleted)
-
-
-def _orders(store: Store) -> dict[str, str | None]:
-    return {m: o.work_order for m, o in store.active_orders().items()}
 
 
 def _kv(store: Store, key: str) -> int:

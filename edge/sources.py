@@ -24,6 +24,8 @@ from connectors.specs import (
 )
 from edge.config import EdgeConfig, MachineConfig, ModbusSource, MqttSource, OpcUaSource
 
+MAX_IN_FLIGHT = 20_000
+
 
 def _path(value: Path | None) -> str | None:
     return None if value is None else str(value)
@@ -81,7 +83,15 @@ def _modbus(machine: str, src: ModbusSource) -> ModbusSourceSpec:
     )
 
 
-def _mqtt(edge_id: str, machine: str, src: MqttSource) -> MqttSourceSpec:
+def _in_flight(src: MqttSource, queue_max_samples: int) -> int:
+    """Unacked QoS 1 messages the broker may send: enough to cover a slow commit at full rate,
+    no more than the sample queue can hold, and below paho's 16-bit message ids."""
+    per_message = max(1, len(src.signals))
+    return max(100, min(MAX_IN_FLIGHT, queue_max_samples // per_message))
+
+
+def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -> MqttSourceSpec:
+    in_flight = _in_flight(src, queue_max_samples)
     return MqttSourceSpec(
         machine=machine,
         url=src.url,
@@ -99,17 +109,19 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource) -> MqttSourceSpec:
         tls=src.tls,
         ca_certs=_path(src.ca_certs),
         timestamp_field=src.timestamp_field,
+        receive_maximum=in_flight,
+        buffer_messages=in_flight,
     )
 
 
-def source_spec(edge_id: str, machine: MachineConfig) -> SourceSpec:
+def source_spec(edge_id: str, machine: MachineConfig, queue_max_samples: int) -> SourceSpec:
     """The connector spec of one machine's source."""
     src = machine.source
     if isinstance(src, OpcUaSource):
         return _opcua(machine.id, src)
     if isinstance(src, ModbusSource):
         return _modbus(machine.id, src)
-    return _mqtt(edge_id, machine.id, src)
+    return _mqtt(edge_id, machine.id, src, queue_max_samples)
 
 
 def connector_factories(config: EdgeConfig) -> dict[str, Callable[[], Connector]]:
@@ -118,6 +130,6 @@ def connector_factories(config: EdgeConfig) -> dict[str, Callable[[], Connector]
 
     factories: dict[str, Callable[[], Connector]] = {}
     for machine in config.machines:
-        spec = source_spec(config.edge.id, machine)
+        spec = source_spec(config.edge.id, machine, config.edge.queue_max_samples)
         factories[machine.id] = lambda spec=spec: build(spec)  # type: ignore[misc]
     return factories

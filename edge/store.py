@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +207,12 @@ class Store:
         return ingest_id
 
     def read_samples(
-        self, *, from_ns: int, to_ns: int, machine: str | None = None
+        self,
+        *,
+        from_ns: int,
+        to_ns: int,
+        machine: str | None = None,
+        signals: Sequence[str] | None = None,
     ) -> dict[str, np.ndarray]:
         """Raw samples with ``from_ns <= ts_ns < to_ns`` ordered by machine, signal, time."""
         sql = "SELECT ts_ns, machine, signal, value FROM samples WHERE ts_ns >= ? AND ts_ns < ?"
@@ -215,6 +220,9 @@ class Store:
         if machine is not None:
             sql += " AND machine = ?"
             params.append(machine)
+        if signals is not None:
+            sql += f" AND signal IN ({', '.join('?' * len(signals))})"
+            params.extend(signals)
         sql += " ORDER BY machine, signal, ts_ns"
         return dict(self.con.execute(sql, params).fetchnumpy())
 

@@ -7,6 +7,8 @@ The raw samples of a machine are read back from DuckDB and handed to
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -15,11 +17,28 @@ import numpy as np
 
 from central.contract import OeeBody
 from edge.analytics.calendar import ShiftLike, from_ns, shift_plan
-from edge.analytics.report import MachineParams, Series, WindowReport, analyze_machine
+from edge.analytics.oee import ratios
+from edge.analytics.report import Losses, MachineParams, Series, WindowReport, analyze_machine
+from edge.analytics.windows import Windows, windows_by
+from edge.runtime.incremental import ANALYSED_SIGNALS
 from edge.runtime.incremental import MachineParams as IncrementalParams
 from edge.store import Store
 
 DAY_NS = 24 * 3600 * 1_000_000_000
+MARGIN_NS = 10 * 60 * 1_000_000_000  # samples read before a range: the counters' baselines
+ADDITIVE = (
+    "planned_s",
+    "run_s",
+    "stop_s",
+    "micro_stops",
+    "micro_stop_s",
+    "slow_s",
+    "stops",
+    "failures",
+    "total",
+    "good",
+    "reject",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +91,10 @@ def shifts_ended(calendar: Calendar, after_ns: int, upto_ns: int) -> list[ShiftW
 
 
 def machine_series(store: Store, machine: str, start_ns: int, end_ns: int) -> dict[str, Series]:
-    cols = store.read_samples(from_ns=start_ns, to_ns=end_ns, machine=machine)
+    """The analysed signals of one machine in ``[start_ns, end_ns)`` (telemetry left out)."""
+    cols = store.read_samples(
+        from_ns=start_ns, to_ns=end_ns, machine=machine, signals=ANALYSED_SIGNALS
+    )
     signal = cols["signal"]
     ts = np.asarray(cols["ts_ns"], np.int64)
     values = np.asarray(cols["value"], np.float64)
@@ -91,12 +113,46 @@ def oee_reports(
     *,
     start_ns: int,
     end_ns: int,
-    by: str,
+    by: str | Windows,
 ) -> list[WindowReport]:
-    """OEE windows of one machine from its stored samples."""
-    series = machine_series(store, machine, start_ns, end_ns)
-    return analyze_machine(
-        machine, series, params, calendar.shifts, calendar.tz, start_ns, end_ns, by
+    """OEE windows of one machine in ``[start_ns, end_ns)`` from its stored samples.
+
+    Samples from ``MARGIN_NS`` before the start are read too, so the first parts of the range
+    are measured from the counter value before it (no part is lost at a window boundary).
+    """
+    if isinstance(by, str):
+        by = windows_by(by, calendar.shifts, calendar.tz, start_ns, end_ns)
+    if len(by) == 0:
+        return []
+    first = min(start_ns, int(by.starts[0])) - MARGIN_NS
+    series = machine_series(store, machine, first, end_ns)
+    return analyze_machine(machine, series, params, calendar.shifts, calendar.tz, first, end_ns, by)
+
+
+def combine(reports: Sequence[WindowReport], ideal_cycle_s: float) -> WindowReport:
+    """One report for consecutive windows (hours of a shift): seconds and counts add up."""
+    first, last = reports[0], reports[-1]
+    summed = {name: sum(getattr(r, name) for r in reports) for name in ADDITIVE}
+    r = ratios(summed["planned_s"], summed["run_s"], summed["total"], summed["good"], ideal_cycle_s)
+    losses = Losses(
+        **{
+            f.name: sum(getattr(x.losses, f.name) for x in reports)
+            for f in dataclasses.fields(Losses)
+        }
+    )
+    failures = summed["failures"]
+    breakdown = losses.breakdowns_s
+    return dataclasses.replace(
+        first,
+        window_end=last.window_end,
+        **summed,
+        availability=r.availability,
+        performance=r.performance,
+        quality=r.quality,
+        oee=r.oee,
+        mtbf_s=summed["run_s"] / failures if failures else None,
+        mttr_s=breakdown / failures if failures else None,
+        losses=losses,
     )
 
 
@@ -148,7 +204,14 @@ def record_shift_oee(
     return len(reports)
 
 
-def _json(report: WindowReport) -> str:
-    import json
+def store_window(store: Store, report: WindowReport, kind: str, start_ns: int, end_ns: int) -> None:
+    """Keep a computed OEE window (hour, order) in the ``oee`` table."""
+    with store.transaction() as tx:
+        tx.con.execute(
+            "INSERT OR REPLACE INTO oee VALUES (?, ?, ?, ?, ?, ?)",
+            [report.machine, kind, start_ns, end_ns, report.shift, _json(report)],
+        )
 
+
+def _json(report: WindowReport) -> str:
     return json.dumps(report.to_dict(), default=str)

@@ -130,7 +130,9 @@ async def test_machines_and_oee_endpoints(tmp_path: Path) -> None:
         await conn.push(counter_samples("m1", 0, list(range(0, 120)), t0_ns=T0))
         await _committed(agent, 121)
         await agent.jobs.run_analytics()
+        await agent.jobs.refresh_oee()
         machines = (await http.get("/api/v1/machines")).json()
+        assert machines[0]["oee"] is not None
         assert machines[0]["id"] == "m1"
         assert machines[0]["state"] == "running"
         assert machines[0]["total"] == 119
