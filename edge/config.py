@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from edge.config_errors import ConfigError, ConfigIssue, issues_from, read_yaml
-from edge.config_shifts import ALL_DAYS, DAY_NAMES, BreakConfig, ShiftConfig
+from edge.config_shifts import ALL_DAYS, DAY_NAMES, BreakConfig, ShiftConfig, check_no_overlap
 from edge.config_sources import (
     EnvName,
     Frozen,
@@ -235,7 +235,14 @@ class EdgeConfig(Frozen):
         data["machines"] = [{**inherited, **m} if isinstance(m, Mapping) else m for m in machines]
         return data
 
-    @field_validator("machines", "shifts", "scrap_reasons", "operators")
+    @field_validator("shifts")
+    @classmethod
+    def _shifts_apart(cls, value: tuple[ShiftConfig, ...]) -> tuple[ShiftConfig, ...]:
+        unique(value, "name", "shifts")
+        check_no_overlap(value)
+        return value
+
+    @field_validator("machines", "scrap_reasons", "operators")
     @classmethod
     def _unique(cls, value: tuple[Any, ...], info: ValidationInfo) -> tuple[Any, ...]:
         if info.field_name == "machines" and not value:
@@ -375,7 +382,7 @@ def summary(config: EdgeConfig) -> list[str]:
     reasons = sum(len(c.reasons) for c in config.stop_reasons)
     lines.append(
         f"tablet: {reasons} stop reasons, {len(config.scrap_reasons)} scrap reasons, "
-        f"{len(config.operators)} operators"
+        f"{len(config.operators)} operator(s)"
     )
     return lines
 

@@ -126,3 +126,43 @@ class ShiftConfig(Frozen):
         if problems:
             raise Problems(problems)
         return self
+
+
+_WEEK_S = 7 * 86400
+
+
+def _overlap(a: ShiftConfig, a_day: int, b: ShiftConfig, b_day: int) -> bool:
+    """Do shift ``a`` started on ``a_day`` and ``b`` started on ``b_day`` share time? (On the
+    circle of a week, so a Sunday night shift meets Monday morning.)"""
+    a0 = a_day * 86400 + _seconds(a.start)
+    b0 = b_day * 86400 + _seconds(b.start)
+    return (b0 - a0) % _WEEK_S < a.length_s or (a0 - b0) % _WEEK_S < b.length_s
+
+
+def check_no_overlap(shifts: tuple[ShiftConfig, ...]) -> None:
+    """Raise :class:`Problems` at ``[j].start`` for each shift overlapping an earlier one: the
+    time they share would be planned (and its output reported) twice."""
+    problems: list[tuple[Loc, str]] = []
+    for j, later in enumerate(shifts):
+        clash = next(
+            (
+                (earlier, day)
+                for earlier in shifts[:j]
+                for day in later.days
+                for earlier_day in earlier.days
+                if _overlap(earlier, earlier_day, later, day)
+            ),
+            None,
+        )
+        if clash is not None:
+            earlier, day = clash
+            problems.append(
+                (
+                    (j, "start"),
+                    f"has value '{later.start:%H:%M}': shift {later.name!r} starting "
+                    f"{DAY_NAMES[day][:3]} overlaps shift {earlier.name!r} "
+                    f"({earlier.start:%H:%M}-{earlier.end:%H:%M}); time would be planned twice",
+                )
+            )
+    if problems:
+        raise Problems(problems)

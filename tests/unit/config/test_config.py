@@ -451,7 +451,11 @@ def test_yaml_is_read_as_yaml_1_2(tmp_path: Path) -> None:
 def test_shift_details() -> None:
     config = good()
     config["shifts"] = [
-        {"name": "late", "start": "18:00", "end": "24:00", "days": ["mon", "Tuesday", 6]},
+        {"name": "late", "start": "18:00", "end": "24:00", "days": ["mon", "Tuesday", 6]}
+    ]
+    (late,) = parse_config(config).shifts
+    assert late.end == time(0) and late.days == (0, 1, 6) and late.length_s == 6 * 3600
+    config["shifts"] = [
         {
             "name": "night",
             "start": "22:00",
@@ -459,11 +463,44 @@ def test_shift_details() -> None:
             "breaks": [{"start": "23:30", "minutes": 15}, {"start": "02:00", "minutes": 30}],
         },
     ]
-    late, night = parse_config(config).shifts
-    assert late.end == time(0) and late.days == (0, 1, 6) and late.length_s == 6 * 3600
+    (night,) = parse_config(config).shifts
     assert night.offset_s(time(2)) == 4 * 3600 and night.days == tuple(range(7))
-    config["shifts"][1]["breaks"] = [{"start": "05:50", "minutes": 15}]
-    assert "not inside the shift 22:00-06:00" in issues_of(config)["shifts[1].breaks[0].start"]
+    assert night.crosses_midnight and late.crosses_midnight  # 24:00 is 00:00 the next day
+    config["shifts"][0]["breaks"] = [{"start": "05:50", "minutes": 15}]
+    assert "not inside the shift 22:00-06:00" in issues_of(config)["shifts[0].breaks[0].start"]
+
+
+def shift(name: str, start: str, end: str, *days: str) -> dict[str, Any]:
+    return {"name": name, "start": start, "end": end, **({"days": list(days)} if days else {})}
+
+
+@pytest.mark.parametrize(
+    ("shifts", "day"),
+    [
+        ([shift("morning", "06:00", "14:00"), shift("long", "12:00", "20:00")], "mon"),
+        ([shift("night", "22:00", "06:00"), shift("early", "05:00", "13:00")], "mon"),
+        ([shift("night", "22:00", "06:00", "sun"), shift("early", "05:00", "13:00", "mon")], "mon"),
+        ([shift("a", "06:00", "14:00", "sat"), shift("b", "08:00", "09:00", "sun", "sat")], "sat"),
+    ],
+    ids=["same day", "after midnight", "across the week end", "one common day"],
+)
+def test_overlapping_shifts_are_refused(shifts: list[dict[str, Any]], day: str) -> None:
+    config = good()
+    config["shifts"] = shifts
+    message = issues_of(config)["shifts[1].start"]
+    assert f"'{shifts[1]['start']}'" in message and f"starting {day}" in message
+    assert f"overlaps shift {shifts[0]['name']!r}" in message
+
+
+def test_adjacent_shifts_are_fine() -> None:
+    config = good()
+    config["shifts"] = [
+        shift("night", "22:00", "06:00", "sun", "mon", "tue", "wed", "thu"),
+        shift("morning", "06:00", "14:00"),
+        shift("afternoon", "14:00", "22:00"),
+        shift("weekend", "22:00", "06:00", "fri", "sat"),
+    ]
+    assert len(parse_config(config).shifts) == 4
 
 
 def test_coils_default_to_bool() -> None:
