@@ -67,7 +67,10 @@ def on_message(c, u, m):
     count += 1
 def on_connect(c, u, f, rc, p):
     c.subscribe(topic, qos=qos)
-c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare-" + topic[-8:], protocol=mqtt.MQTTv5)
+c = mqtt.Client(
+    CallbackAPIVersion.VERSION2, client_id="bench-bare-" + topic.split("/")[1],
+    protocol=mqtt.MQTTv5,
+)
 c.on_message = on_message
 c.on_connect = on_connect
 c.connect(host, port)
@@ -270,7 +273,7 @@ def edge_phase(workdir: Path, port: int, seconds: float, warmup_s: float) -> tup
 
 def _cpu(proc: psutil.Process) -> float:
     t = proc.cpu_times()
-    return t.user + t.system + t.children_user + t.children_system
+    return float(t.user + t.system + t.children_user + t.children_system)
 
 
 def _sleep_watching(seconds: float, watch: RssWatch) -> None:

@@ -17,12 +17,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Generator, Mapping
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import uvicorn
 
+from central.contract import HelloBody, MachineInfo
 from connectors.backoff import Backoff
 from connectors.base import Connector
 from edge.analytics.report import MachineParams
@@ -65,6 +68,28 @@ def incremental_params(machine: MachineConfig) -> IncrementalParams:
         max_rate_per_s=machine.max_rate_per_s,
         total_signal=total,
     )
+
+
+def hello_body(config: EdgeConfig) -> dict[str, Any]:
+    """Edge and machine inventory for central; recorded when it differs from the last one."""
+    return HelloBody(
+        software_version=version("atelier") if _installed() else None,
+        timezone=config.edge.timezone,
+        machines=[
+            MachineInfo(
+                id=m.id, ideal_cycle_s=m.ideal_cycle_s, protocol=m.source.protocol, name=m.name
+            )
+            for m in config.machines
+        ],
+    ).model_dump(mode="json")
+
+
+def _installed() -> bool:
+    try:
+        version("atelier")
+    except PackageNotFoundError:
+        return False
+    return True
 
 
 class Agent:
@@ -141,7 +166,9 @@ class Agent:
     async def __aenter__(self) -> Self:
         await self.writer.__aenter__()
         try:
-            await self.writer.call(lambda store: None)  # opens and migrates the store
+            await self.writer.call(
+                Store.record_if_changed, "hello", time.time_ns(), hello_body(self.config), "hello"
+            )
         except StoreUnavailable as exc:
             self.ingest.report_unavailable(str(exc))
         self._tasks.append(self._task(self.ingest.run(), "ingest"))
@@ -216,7 +243,9 @@ async def serve(config: EdgeConfig) -> int:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with Agent(config) as agent:
+    from edge.sync_runtime import EdgeSync  # sync, order tracking, downlink (H-sync)
+
+    async with Agent(config) as agent, EdgeSync(agent):
         waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(agent.stopped.wait())]
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for w in waiters:

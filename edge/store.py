@@ -17,6 +17,7 @@ Errors::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from central.contract import BODY_MODELS
 from edge.schema import migrate
 
 DB_FILENAME = "edge.duckdb"
@@ -81,6 +83,14 @@ SAMPLE_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+
+
+def validated_body(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` checked against the contract's model for ``kind``, as JSON-ready data."""
+    model = BODY_MODELS.get(kind)
+    if model is None:
+        raise StoreError(f"unknown record kind {kind!r}")
+    return model.model_validate(dict(body)).model_dump(mode="json")
 
 
 class Transaction:
@@ -270,6 +280,28 @@ class Store:
         return [
             int(r[0]) for r in self.con.execute("SELECT seq FROM outbox ORDER BY seq").fetchall()
         ]
+
+    def record(self, kind: str, ts_ns: int, body: Mapping[str, Any]) -> int:
+        """Append one fact for central on its own (validated against ``central.contract``).
+
+        For a fact that also lives in a table of its own, write both inside
+        :meth:`transaction` with :meth:`Transaction.outbox` instead.
+        """
+        payload = validated_body(kind, body)
+        with self.transaction() as tx:
+            return tx.outbox(kind, ts_ns, payload)
+
+    def record_if_changed(self, kind: str, ts_ns: int, body: Mapping[str, Any], key: str) -> int:
+        """Like :meth:`record`, unless the same body was recorded last under ``key``; 0 then."""
+        payload = validated_body(kind, body)
+        digest = int.from_bytes(
+            hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).digest()[:7], "big"
+        )
+        with self.transaction() as tx:
+            if tx.get_kv(key, -1) == digest:
+                return 0
+            tx.set_kv(key, digest)
+            return tx.outbox(kind, ts_ns, payload)
 
     # --- operator declarations, dispatch, active orders --------------------------------------
 

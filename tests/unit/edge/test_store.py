@@ -132,3 +132,22 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     s.open()  # recovers once the path is usable
     assert s.is_open
     s.close()
+
+
+def test_record_validates_against_the_contract(store: Store) -> None:
+    seq = store.record(
+        "consumption", 5, {"work_order": "WO-1", "item": "steel", "lot": "L7", "qty": 2.5}
+    )
+    assert store.outbox_pending()[0].payload["qty"] == 2.5
+    assert seq == 1
+    with pytest.raises(ValueError, match="qty"):
+        store.record("consumption", 6, {"work_order": "WO-1", "item": "steel", "qty": -1})
+    assert store.outbox_seqs() == [1]  # nothing written for a rejected body
+
+
+def test_record_if_changed_skips_an_identical_body(store: Store) -> None:
+    body = {"machines": [{"id": "m1", "ideal_cycle_s": 1.0}]}
+    assert store.record_if_changed("hello", 1, body, "hello") == 1
+    assert store.record_if_changed("hello", 2, body, "hello") == 0
+    changed = {"machines": [{"id": "m1", "ideal_cycle_s": 2.0}]}
+    assert store.record_if_changed("hello", 3, changed, "hello") == 2
