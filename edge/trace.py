@@ -29,6 +29,7 @@ COLUMNS = ("ts", "machine", "signal", "value")
 _MAX_LISTED = 5  # bad rows listed in an error; the rest are counted
 _EPOCH_S_LIMIT = 9.2e9  # int64 nanoseconds end in 2262; beyond that it was not seconds
 Where = Callable[[int], str]  # row index -> how the error names that row
+Columns = tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]
 
 
 class TraceError(Exception):
@@ -96,17 +97,23 @@ def _is_parquet(path: Path) -> bool:
 # -- CSV -----------------------------------------------------------------------------------
 
 
-def _read_csv(
-    path: Path,
-) -> tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]:
+def _types(ts: pa.DataType) -> dict[str, pa.DataType]:
+    return {"ts": ts, "machine": pa.string(), "signal": pa.string(), "value": pa.float64()}
+
+
+def _require_columns(path: Path, names: Sequence[str]) -> None:
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise TraceError(
+            f"{path}: no column {', '.join(missing)}; a trace has the columns "
+            f"{','.join(COLUMNS)} (this one: {','.join(names)})"
+        )
+
+
+def _read_csv(path: Path) -> Columns:
     epoch = _sniff_epoch(path)
-    types = {
-        # Epoch seconds as decimals: exact to the nanosecond, where a float64 is not.
-        "ts": pa.decimal128(38, 9) if epoch else pa.timestamp("ns", tz="UTC"),
-        "machine": pa.string(),
-        "signal": pa.string(),
-        "value": pa.float64(),
-    }
+    # Epoch seconds are read as decimals: exact to the nanosecond, where a float64 is not.
+    types = _types(pa.decimal128(38, 9) if epoch else pa.timestamp("ns", tz="UTC"))
     try:
         table = _csv_table(path, types, threads=True)
     except pa.ArrowInvalid:
@@ -124,14 +131,8 @@ def _sniff_epoch(path: Path) -> bool:
         parse_options=pa_csv.ParseOptions(invalid_row_handler=lambda row: "skip"),
         convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(COLUMNS, pa.string())),
     )
-    missing = [c for c in COLUMNS if c not in reader.schema.names]
-    if missing:
-        reader.close()
-        raise TraceError(
-            f"{path}: no column {', '.join(missing)}; the header must be "
-            f"{','.join(COLUMNS)} (has {','.join(reader.schema.names)})"
-        )
     try:
+        _require_columns(path, reader.schema.names)
         batch = reader.read_next_batch()
     except StopIteration:
         return False
@@ -173,34 +174,23 @@ def _csv_table(path: Path, types: Mapping[str, pa.DataType], threads: bool = Tru
 # -- Parquet -------------------------------------------------------------------------------
 
 
-def _read_parquet(
-    path: Path,
-) -> tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]:
-    names = pq.read_schema(path).names
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise TraceError(
-            f"{path}: no column {', '.join(missing)}; a trace has the columns "
-            f"{', '.join(COLUMNS)} (has {', '.join(names)})"
-        )
+def _read_parquet(path: Path) -> Columns:
+    _require_columns(path, pq.read_schema(path).names)
     table = pq.read_table(path, columns=list(COLUMNS))
     ts_type = table.schema.field("ts").type
     epoch = not pa.types.is_timestamp(ts_type)
-    wanted = {
-        "ts": (ts_type if pa.types.is_decimal(ts_type) else pa.float64())
-        if epoch
-        else pa.timestamp("ns"),
-        "machine": pa.string(),
-        "signal": pa.string(),
-        "value": pa.float64(),
-    }
-    if pa.types.is_string(ts_type) or pa.types.is_large_string(ts_type):
-        epoch, wanted["ts"] = False, pa.timestamp("ns", tz="UTC")
+    if pa.types.is_timestamp(ts_type):
+        ts_to = pa.timestamp("ns")  # keeps the UTC instant of an aware one; naive ones are UTC
+    elif pa.types.is_string(ts_type) or pa.types.is_large_string(ts_type):
+        epoch, ts_to = False, pa.timestamp("ns", tz="UTC")
+    else:
+        ts_to = ts_type if pa.types.is_decimal(ts_type) else pa.float64()
+    types = _types(ts_to)
     try:
-        table = pa.table({c: pc.cast(table.column(c), wanted[c]) for c in COLUMNS})
+        table = pa.table({c: pc.cast(table.column(c), types[c]) for c in COLUMNS})
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         text = pa.table({c: pc.cast(table.column(c), pa.string()) for c in COLUMNS})
-        _raise_bad_conversions(path, text, wanted, _parquet_row)
+        _raise_bad_conversions(path, text, types, _parquet_row)
         raise
     return _checked(path, table, epoch, _parquet_row)
 
@@ -216,9 +206,7 @@ def _csv_line(i: int) -> str:
 # -- checks shared by both formats -----------------------------------------------------------
 
 
-def _checked(
-    path: Path, table: pa.Table, epoch: bool, where: Where
-) -> tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]:
+def _checked(path: Path, table: pa.Table, epoch: bool, where: Where) -> Columns:
     """Columns as arrays, after checking (vectorised) that no row has a missing part."""
     problems = {
         "no ts": pc.is_null(table.column("ts"), nan_is_null=True),
@@ -329,7 +317,8 @@ def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
     encoded = pc.dictionary_encode(column)
     if encoded.num_chunks == 0:
         return np.empty(0, np.int64), []
-    names = encoded.chunk(0).dictionary.to_pylist()
+    # One memo table serves every chunk: the last chunk's dictionary holds every name.
+    names = encoded.chunk(encoded.num_chunks - 1).dictionary.to_pylist()
     codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]).astype(np.int64)
     rank = np.empty(len(names), np.int64)
     rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
@@ -415,13 +404,15 @@ def write_trace(
     if np.isnan(values).any() or np.isinf(values).any():
         raise ValueError("write_trace: values must be finite numbers")
     tmp = path.with_name(f".{path.name}.tmp")
-    if _is_parquet(path):
-        stamps = pa.array(ts, type=pa.timestamp("ns", tz="UTC"))
-        table = pa.table({"ts": stamps, **columns, "value": values})
-        pq.write_table(table, tmp, compression="zstd")
-    else:
-        _write_csv(pa.table({"ts": _iso_utc(ts), **columns, "value": values}), tmp)
-    os.replace(tmp, path)
+    try:
+        if _is_parquet(path):
+            stamps = pa.array(ts, type=pa.timestamp("ns", tz="UTC"))
+            pq.write_table(pa.table({"ts": stamps, **columns, "value": values}), tmp)
+        else:
+            _write_csv(pa.table({"ts": _iso_utc(ts), **columns, "value": values}), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return len(ts)
 
 

@@ -256,3 +256,23 @@ def test_trace_is_a_value() -> None:
     trace = Trace(np.array([1, 2], np.int64), np.array([1.0, 2.0]), {("m", "s"): (0, 2)})
     assert trace.series("m", "s")[1].tolist() == [1.0, 2.0] and len(trace) == 2
     assert ns("2026-03-29T01:00:00+00:00") == T0
+
+
+def test_parquet_in_many_row_groups(tmp_path: Path) -> None:
+    ts, machine, signal, value = random_samples(5_000, seed=3)
+    table = pa.table(
+        {
+            "ts": pa.array(ts, pa.timestamp("ns", tz="UTC")),
+            "machine": machine,
+            "signal": signal,
+            "value": value,
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=700)  # 8 chunks when read
+    trace = read_trace(tmp_path / "t.parquet")
+    assert trace.machines == ("lathe-02", "oven-03", "press-01")
+    got_ts, got_values = trace.series("oven-03", "quality.diameter")
+    want_ts, want_values = expected_series(
+        ts, machine, signal, value, "oven-03", "quality.diameter"
+    )
+    assert got_ts.tolist() == want_ts and got_values.tolist() == want_values
