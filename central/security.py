@@ -122,7 +122,7 @@ class FailedAuthLog:
         self._period_s = period_s
         self._lock = threading.Lock()
         self._count = 0
-        self._since = time.monotonic()
+        self._last_log = -float("inf")
         self.total = 0
 
     def failed(self, client: str, reason: str) -> None:
@@ -130,14 +130,15 @@ class FailedAuthLog:
         with self._lock:
             self._count += 1
             self.total += 1
-            elapsed = now - self._since
-            if elapsed < self._period_s and self._count > 1:
+            since = now - self._last_log
+            if since < self._period_s:
                 return
-            count, self._count, self._since = self._count, 0, now
+            count, self._count, self._last_log = self._count, 0, now
+        window = f"{since:.0f} s" if since != float("inf") else "first failure"
         log.warning(
-            "failed authentication: %d in the last %.0f s (latest from %s: %s)",
+            "failed authentication: %d since the last report (%s; latest from %s: %s)",
             count,
-            max(elapsed, 0.0),
+            window,
             client,
             reason,
         )
