@@ -308,12 +308,8 @@ def _raw_duplicates(data: Mapping[str, Any]) -> list[ConfigIssue]:
             if not isinstance(value, str):
                 continue
             if value in first:
-                issues.append(
-                    ConfigIssue(
-                        f"{section}[{i}].{key}",
-                        f"has value {show(value)}, already used by {section}[{first[value]}]",
-                    )
-                )
+                message = f"has value {show(value)}, already used by {section}[{first[value]}]"
+                issues.append(ConfigIssue.at((section, i, key), message))
             first.setdefault(value, i)
     return issues
 

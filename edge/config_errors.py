@@ -17,7 +17,7 @@ import re
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,28 @@ from edge.config_sources import Loc, Problems, show
 
 @dataclass(frozen=True, slots=True)
 class ConfigIssue:
-    """One problem: ``path`` in the YAML ("" for the whole file), what is wrong, its line."""
+    """One problem: ``path`` in the YAML ("" for the whole file), what is wrong, its line.
+    ``parts`` is the path as keys and indexes (a key may itself contain dots)."""
 
     path: str
     message: str
     line: int | None = None
+    parts: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def at(cls, parts: Sequence[str | int], message: str) -> ConfigIssue:
+        return cls(format_path(parts), message, parts=tuple(parts))
+
+
+def format_path(parts: Sequence[str | int]) -> str:
+    """``("machines", 1, "source")`` -> ``machines[1].source``."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
 
 
 class ConfigError(Exception):
@@ -58,7 +75,7 @@ class ConfigError(Exception):
 
     def with_lines(self, root: yaml.Node | None) -> ConfigError:
         """The same issues, each with the line of its path in the YAML node tree ``root``."""
-        issues = [replace(i, line=_line(root, i.path)) if i.path else i for i in self.issues]
+        issues = [replace(i, line=_line(root, i.parts)) if i.parts else i for i in self.issues]
         return ConfigError(self.source, sorted(issues, key=lambda i: i.line or 0))
 
 
@@ -162,7 +179,7 @@ def issues_from(
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         for sub, message in _messages(error, loc, root):
-            issues.append(ConfigIssue(_path(loc + sub, data), message))
+            issues.append(ConfigIssue.at(_parts(loc + sub, data), message))
     return issues
 
 
@@ -205,9 +222,9 @@ def _unknown_key(key: str, value: object, known: list[str] | None) -> str:
     return f"{message}. Known keys: {', '.join(known)}"
 
 
-def _path(loc: Loc, data: Any) -> str:
-    """``loc`` as a YAML path, leaving out what pydantic adds (union tags, ``[key]``)."""
-    text = ""
+def _parts(loc: Loc, data: Any) -> list[str | int]:
+    """``loc`` as YAML keys and indexes, leaving out what pydantic adds (union tags, ``[key]``)."""
+    parts: list[str | int] = []
     current: Any = data
     for elem in loc:
         tag = (
@@ -216,12 +233,12 @@ def _path(loc: Loc, data: Any) -> str:
         if tag or elem == "[key]":
             continue  # what pydantic adds to a location: the union's tag, a dict key marker
         if isinstance(elem, int) and isinstance(current, list | tuple):
-            text += f"[{elem}]"
+            parts.append(elem)
             current = current[elem] if elem < len(current) else None
-            continue
-        text += f".{elem}" if text else str(elem)
-        current = current.get(elem) if isinstance(current, Mapping) else None
-    return text
+        else:
+            parts.append(str(elem))
+            current = current.get(elem) if isinstance(current, Mapping) else None
+    return parts
 
 
 def _fields_at(root: type[BaseModel], loc: Loc) -> list[str] | None:
@@ -263,26 +280,24 @@ def _tag(model: Any) -> object:
     return None
 
 
-_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
-
-
-def _line(root: yaml.Node | None, path: str) -> int | None:
-    """1-based line of the deepest node of ``path`` found in the YAML tree."""
+def _line(root: yaml.Node | None, parts: Sequence[str | int]) -> int | None:
+    """1-based line of the deepest node of the path ``parts`` found in the YAML tree."""
     if root is None:
         return None
     node: yaml.Node = root
-    line: int | None = root.start_mark.line + 1
-    for index, key in _PATH_PART.findall(path):
-        if isinstance(node, yaml.SequenceNode) and index and int(index) < len(node.value):
-            node = node.value[int(index)]
-        elif isinstance(node, yaml.MappingNode) and key:
-            found = [(k, v) for k, v in node.value if getattr(k, "value", None) == key]
+    line = root.start_mark.line + 1
+    for part in parts:
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(part)]
             if not found:
-                return line
-            node = found[0][1]
-            line = found[0][0].start_mark.line + 1
-            continue
+                break
+            key, node = found[0]
+            line = key.start_mark.line + 1
         else:
-            return line
-        line = node.start_mark.line + 1
+            break
     return line

@@ -151,3 +151,14 @@ def test_console_script_bad_config_has_no_traceback(tmp_path: Path) -> None:
         "edge.timezone: is required (line 1)",
         "machines: has value 3. Must be a list (line 2)",
     ]
+
+
+def test_line_of_a_dotted_signal_name(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "        reject: {field: counters.reject}\n",
+        "        reject: {field: counters.reject}\n"
+        "        quality.diameter:\n          field: d\n          scale: big\n",
+    )
+    (issue,) = load_error(write(tmp_path, text)).issues
+    assert issue.path == "machines[2].source.signals.quality.diameter.scale"
+    assert issue.line == text.splitlines().index("          scale: big") + 1
