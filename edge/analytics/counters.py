@@ -14,7 +14,7 @@ Rules, for a negative step ``cur < prev``:
   value was near the top, the new one near zero); with an unknown width the same test is tried
   at 2**16, then at 2**32;
 - otherwise a **reset** (PLC restart, counter preset to zero): counting restarts from zero, so
-  the step is ``cur``.
+  the step is ``cur`` (0 if a signed counter went negative).
 
 A step above ``max_rate_per_s × dt × 1.1 + 1`` (10 % clock jitter plus one part of
 quantisation) is **implausible**: flagged and not counted (delta 0). The next step is measured
@@ -122,7 +122,7 @@ def _fix_negative(
         return empty, empty
     neg = np.flatnonzero(delta < 0)
     prev, cur = _previous(v, neg, baseline), counter_values(v[neg])
-    step = cur.copy()  # a reset counts from zero
+    step = np.maximum(cur, 0)  # a reset counts from zero
     wrapped = np.zeros(neg.size, dtype=bool)
     widths = UNKNOWN_WIDTHS if width_bits is None else (width_bits,)
     for bits in widths:  # at most two widths, each a vectorised test
@@ -151,12 +151,12 @@ def _drop_implausible(
     """
     cand = multi
     if max_rate_per_s is None or cand.size == 0:
-        return cand
+        return np.empty(0, np.int64)
     prev_ts = ts[np.maximum(cand - 1, 0)]
     if baseline is not None:
         prev_ts = np.where(cand == 0, baseline.ts_ns, prev_ts)
-    dt_s = (ts[cand] - prev_ts) * 1e-9
-    allowed = np.floor(max_rate_per_s * dt_s * RATE_TOLERANCE) + RATE_SLACK_PARTS
-    bad: I64 = cand[delta[cand] > allowed]
+    # delta > floor(rate·dt·tol) + slack  <=>  delta - slack > rate·dt·tol  (delta is an integer)
+    allowed = (ts[cand] - prev_ts) * (max_rate_per_s * RATE_TOLERANCE * 1e-9)
+    bad: I64 = cand[delta[cand] - RATE_SLACK_PARTS > allowed]
     delta[bad] = 0
     return bad

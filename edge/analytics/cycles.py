@@ -1,7 +1,8 @@
 """Cycle ends (int64 UTC ns, sorted) from counter deltas or from a ``cycle`` bit.
 
 A sample that counted ``k`` parts since the previous sample at ``t0`` ends ``k`` cycles spread
-evenly over ``(t0, t1]``: at ``t0 + j·(t1 - t0)/k`` for ``j = 1..k`` (the last one at ``t1``).
+evenly over ``(t0, t1]``: at ``t1 - back·step`` for ``back = k-1 .. 0`` with
+``step = (t1 - t0) // k`` ns (the last one at ``t1``).
 The first sample of a series has no ``t0`` unless the caller passes the previous chunk's last
 timestamp; its parts then all end at ``t1``.
 """
@@ -14,9 +15,7 @@ from numpy.typing import NDArray
 from edge.analytics.intervals import I64, as_i64
 
 BIT_ON = 0.5
-
-
-SMALL_GROUP = 16  # samples with at most this many parts are spread by a short loop over `back`
+DENSE_FRACTION = 8  # one sample in 8 with several parts: expand all ends instead of scattering
 
 
 def cycle_ends(
@@ -32,50 +31,66 @@ def cycle_ends(
     pass when the caller already has it.
     """
     ts = as_i64(ts_ns)
-    ends = np.repeat(ts, delta)
     if multi is None:
         multi = np.flatnonzero(delta > 1)
     if multi.size == 0:
-        return ends
+        return np.repeat(ts, delta)
+    if multi.size * DENSE_FRACTION > delta.size:
+        return _dense_ends(ts, delta, multi, prev_ts_ns)
+    ends = np.repeat(ts, delta)
     k = delta[multi]
     # Index in `ends` of each multi sample's last end: parts up to and including it, minus one.
     # reduceat sums the segments between multi samples without an n-long cumulative sum.
     bounds = np.concatenate((np.zeros(1, np.int64), multi[:-1] + 1))
     last = np.cumsum(np.add.reduceat(delta[: multi[-1] + 1], bounds)) - 1
+    _spread(ends, last, k, _steps(ts, delta, multi, prev_ts_ns))
+    return ends
+
+
+def _steps(ts: I64, delta: I64, multi: I64, prev_ts_ns: int | None) -> I64:
+    """``(t1 - t0) // k`` of each multi sample."""
     t1 = ts[multi]
     t0 = ts[np.maximum(multi - 1, 0)]
     if multi[0] == 0:
         t0[0] = t1[0] if prev_ts_ns is None else prev_ts_ns
-    span = t1 - t0
-    small = k <= SMALL_GROUP
-    _spread_small(ends, last[small], k[small], span[small])
-    _spread_large(ends, last[~small], k[~small], span[~small])
+    step: I64 = (t1 - t0) // delta[multi]
+    return step
+
+
+def _dense_ends(ts: I64, delta: I64, multi: I64, prev_ts_ns: int | None) -> I64:
+    """All ends in one expansion, for traces where most samples carry several parts.
+
+    ``end = t1 - (last - pos)·step = (t1 - last·step) + pos·step``: two repeats and an arange,
+    no scatter. int64 products may wrap for absurd gaps; the sum is still exact modulo 2**64
+    and the true result fits, so it is right.
+    """
+    step = np.zeros(delta.size, np.int64)
+    step[multi] = _steps(ts, delta, multi, prev_ts_ns)
+    last = np.cumsum(delta)
+    last -= 1
+    last *= step
+    base = ts - last
+    ends = np.repeat(base, delta)
+    pos_step = np.arange(ends.size, dtype=np.int64)
+    pos_step *= np.repeat(step, delta)
+    ends += pos_step
     return ends
 
 
-def _spread_small(ends: I64, last: I64, k: I64, span: I64) -> None:
-    """Move the ``back``-th end before each group's last one to ``t1 - back·span/k``.
+def _spread(ends: I64, last: I64, k: I64, step: I64) -> None:
+    """Move the ``back``-th end before each group's last one back by ``back × step``.
 
-    One vectorised step per value of ``back`` (at most SMALL_GROUP - 1 steps), each over the
-    groups still that large.
+    Groups are taken by equal part count (a radix sort of small integers), so each count is one
+    2-d scatter over its groups: one Python step per distinct count, never per sample.
     """
-    active = np.arange(k.size)
-    back = 1
-    while True:
-        active = active[k[active] > back]
-        if active.size == 0:
-            return
-        ends[last[active] - back] -= back * span[active] // k[active]
-        back += 1
-
-
-def _spread_large(ends: I64, last: I64, k: I64, span: I64) -> None:
-    """Same as :func:`_spread_small` for rare large groups, fully expanded."""
-    if k.size == 0:
-        return
-    within = np.arange(int(k.sum()), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
-    back = np.repeat(k, k) - 1 - within
-    ends[np.repeat(last, k) - back] -= back * np.repeat(span, k) // np.repeat(k, k)
+    small = k.astype(np.uint16) if int(k.max()) < 1 << 16 else k  # uint16: radix sort
+    order = np.argsort(small, kind="stable")
+    sorted_k = k[order]
+    cuts = np.concatenate(([0], np.flatnonzero(sorted_k[1:] != sorted_k[:-1]) + 1, [k.size]))
+    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        group = order[a:b]
+        back = np.arange(1, int(sorted_k[a]), dtype=np.int64)
+        ends[last[group][:, None] - back] -= back * step[group][:, None]
 
 
 def rising_edges(

@@ -192,51 +192,51 @@ def reports_from(
     machine: str, w: Windows, f: WindowFigures, params: MachineParams
 ) -> list[WindowReport]:
     """One :class:`WindowReport` per window (Python objects: one per window, not per sample)."""
+    return [_report(machine, w, f, params, i) for i in range(len(w))]
+
+
+def _report(
+    machine: str, w: Windows, f: WindowFigures, params: MachineParams, i: int
+) -> WindowReport:
     ideal = params.ideal_cycle_s
-    out = []
-    for i in range(len(w)):
-        planned, run, total, good = (
-            float(f.planned_s[i]),
-            float(f.run_s[i]),
-            int(f.total[i]),
-            int(f.good[i]),
-        )
-        micro_s, reject, failures = float(f.micro_stop_s[i]), int(f.reject[i]), int(f.failures[i])
-        breakdown = float(f.breakdown_s[i]) - (
-            micro_s if params.micro_stops_in_availability else 0.0
-        )
-        r = ratios(planned, run, total, good, ideal)
-        out.append(
-            WindowReport(
-                machine=machine,
-                window_start=from_ns(int(w.starts[i])),
-                window_end=from_ns(int(w.ends[i])),
-                shift=w.labels[i],
-                planned_s=planned,
-                run_s=run,
-                stop_s=float(f.stop_s[i]),
-                micro_stops=int(f.micro_stops[i]),
-                micro_stop_s=micro_s,
-                slow_s=float(f.slow_s[i]),
-                stops=int(f.stops[i]),
-                failures=failures,
-                total=total,
-                good=good,
-                reject=reject,
-                availability=r.availability,
-                performance=r.performance,
-                quality=r.quality,
-                oee=r.oee,
-                mtbf_s=run / failures if failures else None,
-                mttr_s=float(f.breakdown_s[i]) / failures if failures else None,
-                losses=Losses(
-                    breakdowns_s=breakdown,
-                    setup_s=float(f.setup_s[i]),
-                    small_stops_s=micro_s,
-                    reduced_speed_s=float(f.slow_s[i]),
-                    startup_rejects_s=0.0,
-                    production_rejects_s=reject * ideal,
-                ),
-            )
-        )
-    return out
+    planned, run, total, good = (
+        float(f.planned_s[i]),
+        float(f.run_s[i]),
+        int(f.total[i]),
+        int(f.good[i]),
+    )
+    micro_s, reject, failures = float(f.micro_stop_s[i]), int(f.reject[i]), int(f.failures[i])
+    down_s = float(f.breakdown_s[i])  # unplanned stop time other than setup
+    r = ratios(planned, run, total, good, ideal)
+    return WindowReport(
+        machine=machine,
+        window_start=from_ns(int(w.starts[i])),
+        window_end=from_ns(int(w.ends[i])),
+        shift=w.labels[i],
+        planned_s=planned,
+        run_s=run,
+        stop_s=float(f.stop_s[i]),
+        micro_stops=int(f.micro_stops[i]),
+        micro_stop_s=micro_s,
+        slow_s=float(f.slow_s[i]),
+        stops=int(f.stops[i]),
+        failures=failures,
+        total=total,
+        good=good,
+        reject=reject,
+        availability=r.availability,
+        performance=r.performance,
+        quality=r.quality,
+        oee=r.oee,
+        mtbf_s=run / failures if failures else None,
+        mttr_s=down_s / failures if failures else None,
+        losses=Losses(
+            # Micro-stops counted against availability are still small stops, not breakdowns.
+            breakdowns_s=down_s - (micro_s if params.micro_stops_in_availability else 0.0),
+            setup_s=float(f.setup_s[i]),
+            small_stops_s=micro_s,
+            reduced_speed_s=float(f.slow_s[i]),
+            startup_rejects_s=0.0,
+            production_rejects_s=reject * ideal,
+        ),
+    )

@@ -8,7 +8,6 @@ compare exactly with the numpy pipeline (seconds only at the very end).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -37,16 +36,15 @@ def counter_deltas(
             pt, pv = prev
             d = v - pv
             if d < 0:
-                d = v  # a reset counts from zero
+                d = max(v, 0)  # a reset counts from zero
                 for bits in [16, 32] if width_bits is None else [width_bits]:
                     top = 2**bits
                     if bits < 63 and pv < top and v >= 0 and top - pv + v <= top // 16:
                         d = top - pv + v
                         break
-            if max_rate is not None and d > 1:
-                allowed = math.floor(max_rate * ((t - pt) * 1e-9) * 1.1) + 1
-                if d > allowed:
-                    d = 0
+            # d > floor(rate x dt x 1.1) + 1, written as the pipeline computes it
+            if max_rate is not None and d > 1 and d - 1 > (t - pt) * (max_rate * 1.1 * 1e-9):
+                d = 0
         out.append(d)
         prev = (t, v)
     return out
@@ -58,9 +56,10 @@ def cycle_ends(ts: list[int], deltas: list[int], prev_ts: int | None = None) -> 
         if k <= 0:
             continue
         t0 = ts[i - 1] if i > 0 else (t if prev_ts is None else prev_ts)
+        step = (t - t0) // k
         for j in range(k):
             back = k - 1 - j
-            ends.append(t - back * (t - t0) // k)
+            ends.append(t - back * step)
     return ends
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from edge.analytics import cycles
 from edge.analytics.calendar import BreakSpec, ShiftSpec, to_ns
 from edge.analytics.counters import counter_deltas
 from edge.analytics.cycles import cycle_ends
@@ -163,8 +165,11 @@ def test_counter_and_cycles_match_reference(
         if idx.size:
             event(f"counter {name}")
     assert d.delta.tolist() == want
-    ends = cycle_ends(np.array(ts, np.int64), d.delta, multi=d.multi)
-    assert ends.tolist() == ref.cycle_ends(ts, want)
+    want_ends = ref.cycle_ends(ts, want)
+    for dense_fraction in (10**9, 0):  # every series expanded densely, then none
+        with patch.object(cycles, "DENSE_FRACTION", dense_fraction):
+            ends = cycle_ends(np.array(ts, np.int64), d.delta, multi=d.multi)
+        assert ends.tolist() == want_ends
     assert d.multi.tolist() == [i for i, x in enumerate(want) if x > 1]
 
 
