@@ -35,8 +35,9 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
             ).all()
         )
         changed = {n: e.eta for n, e in p.etas.items() if old.get(n) != e.eta}
+        conn = session.connection()  # Core executemany, not the ORM's bulk-by-primary-key
         if changed:
-            session.execute(
+            conn.execute(
                 update(t.WorkOrder)
                 .where(t.WorkOrder.number == bindparam("n"))
                 .values(eta=bindparam("e"))
@@ -46,7 +47,7 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
             bump_for_machines(session, {p.orders[n].machine for n in changed})
         sales = [{"n": n, "e": s.eta} for n, s in sorted(p.sales.items())]
         if sales:
-            session.execute(
+            conn.execute(
                 update(t.SalesOrder)
                 .where(t.SalesOrder.number == bindparam("n"))
                 .values(eta=bindparam("e"))
