@@ -94,7 +94,15 @@ def analyze_trace(
             series = machine_series(trace, machine.id, start, end)
             params = machine_params(machine, config)
             reports += analyze_machine(
-                machine.id, series, params, config.shifts, config.edge.tz, start, end, by
+                machine.id,
+                series,
+                params,
+                config.shifts,
+                config.edge.tz,
+                start,
+                end,
+                by,
+                observed_until_ns=trace.end_ns,  # the recorder ran until its last sample
             )
             bar.update(sum(len(trace.series(machine.id, s)[0]) for s in SIGNALS))
     return reports

@@ -10,25 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.analytics.calendar import ShiftLike, from_ns, shift_plan
+from edge.analytics.calendar import ShiftLike, ShiftSpec, from_ns, shift_plan
 from edge.analytics.counters import counter_deltas
 from edge.analytics.cycles import cycle_ends as spread_cycle_ends
 from edge.analytics.cycles import rising_edges
 from edge.analytics.intervals import I64, Intervals, as_i64
 from edge.analytics.oee import Timeline, WindowFigures, empty_timeline, ratios, window_figures
 from edge.analytics.states import StateIntervals, state_intervals
-from edge.analytics.stops import GapThresholds, classify_gaps
+from edge.analytics.stops import GapClasses, GapThresholds, classify_gaps
 from edge.analytics.windows import Windows, windows_by
 
 Series = tuple[NDArray[np.int64], NDArray[np.float64]]
 SPAN_SIGNALS = ("count", "cycle", "state", "reject", "good")
+ALL_DAY = ShiftSpec("all day", time(0), time(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +97,16 @@ class WindowReport:
         return d
 
 
+def _has(series: Mapping[str, Series], name: str) -> bool:
+    return name in series and len(series[name][0]) > 0
+
+
 def observed_span(series: Mapping[str, Series]) -> tuple[int, int] | None:
     """First and last timestamp over the signals that matter, or ``None`` without samples."""
     firsts, lasts = [], []
     for name in SPAN_SIGNALS:
-        ts = series.get(name, (np.empty(0, np.int64), None))[0]
-        if len(ts):
+        if _has(series, name):
+            ts = series[name][0]
             firsts.append(int(ts[0]))
             lasts.append(int(ts[-1]))
     return (min(firsts), max(lasts)) if firsts else None
@@ -109,7 +114,7 @@ def observed_span(series: Mapping[str, Series]) -> tuple[int, int] | None:
 
 def machine_cycle_ends(series: Mapping[str, Series], params: MachineParams) -> I64:
     """Cycle ends from ``count`` (preferred) or the rising edges of ``cycle``."""
-    if "count" in series and len(series["count"][0]):
+    if _has(series, "count"):
         ts, v = series["count"]
         d = counter_deltas(
             ts, v, width_bits=params.counter_width_bits, max_rate_per_s=params.max_rate_per_s
@@ -140,8 +145,11 @@ def build_timeline(
     lo, hi = span
     ends = machine_cycle_ends(series, params)
     gaps = classify_gaps(ends, lo, hi, params.limits)
+    if not (_has(series, "count") or _has(series, "cycle")):
+        # Nothing counts parts: silence proves nothing, only a state signal can say "stopped".
+        gaps = GapClasses(gaps.ends, gaps.slow_cum_ns, Intervals.empty(), Intervals.empty())
     states = StateIntervals.empty()
-    if "state" in series and len(series["state"][0]):
+    if _has(series, "state"):
         states = state_intervals(*series["state"], hi)
     planned_here = planned.clip(lo, hi).minus(states.planned_stop)
     rej_ts, rej_n, counts_good = _quality_points(series, params)
@@ -167,13 +175,22 @@ def analyze_machine(
     start_ns: int,
     end_ns: int,
     by: str | Windows = "shift",
+    *,
+    observed_until_ns: int | None = None,
 ) -> list[WindowReport]:
     """OEE reports of ``machine`` for every window of ``by`` in ``[start_ns, end_ns)``.
 
-    ``by`` is ``"shift"``, ``"hour"``, ``"day"`` or explicit :class:`Windows`.
+    ``by`` is ``"shift"``, ``"hour"``, ``"day"`` or explicit :class:`Windows`. Without any shift
+    the plant works around the clock: every hour is planned (one "all day" shift).
+    ``observed_until_ns`` extends the observed span past the last sample: sources that report by
+    exception (MQTT) are silent while nothing changes, yet were watched until then (the end of
+    the recording, or now).
     """
+    shifts = shifts or (ALL_DAY,)
     w = by if isinstance(by, Windows) else windows_by(by, shifts, tz, start_ns, end_ns)
     span = observed_span(series)
+    if span is not None and observed_until_ns is not None:
+        span = (span[0], max(span[1], observed_until_ns))
     if span is None:
         timeline = empty_timeline()
     else:

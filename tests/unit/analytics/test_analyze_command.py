@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from edge.analytics.calendar import to_ns
 from edge.cli import main
+from edge.trace import write_trace
 
 CONFIG = """\
 edge: {id: test-cell, data_dir: ./data, timezone: Europe/Paris}
@@ -79,6 +82,26 @@ def test_analyze_json_reports_the_shift(
     assert rep["performance"] == pytest.approx(rep["total"] * 60 / rep["run_s"])
     assert rep["quality"] == pytest.approx(rep["good"] / rep["total"])
     assert rep["oee"] == pytest.approx(rep["availability"] * rep["performance"] * rep["quality"])
+
+
+def test_parquet_trace_gives_the_same_reports(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, csv = files
+    rows = [line.split(",") for line in _trace_rows()[1:]]
+    parquet = tmp_path / "trace.parquet"
+    ts = [to_ns(datetime.fromisoformat(r[0])) for r in rows]
+    write_trace(
+        parquet, ts, [r[1] for r in rows], [r[2] for r in rows], [float(r[3]) for r in rows]
+    )
+    outputs = []
+    for trace in (csv, parquet):
+        rc = main(
+            ["analyze", "--config", str(config), "--input", str(trace), "--json", "--by", "hour"]
+        )
+        assert rc == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 8
 
 
 def test_analyze_by_hour_and_period(

@@ -115,3 +115,27 @@ def test_planned_stop_state_is_not_planned_time() -> None:
     [rep] = analyze_machine("m", series, PARAMS, [SHIFT], UTC_TZ, T0, T1)
     assert rep.planned_s == (465 - 60) * 60
     assert rep.stop_s == 0
+
+
+def test_without_a_part_signal_only_the_state_says_stopped() -> None:
+    state = (
+        np.array([T0, utc(2026, 3, 2, 7), utc(2026, 3, 2, 8)], np.int64),
+        np.array([1.0, 4.0, 1.0]),
+    )
+    [short] = analyze_machine("m", {"state": state}, PARAMS, [SHIFT], UTC_TZ, T0, T1)
+    assert short.planned_s == 2 * 3600  # observed from the first to the last sample
+    assert short.stop_s == 3600 and short.failures == 1  # the fault hour; silence is not a stop
+    assert short.total == 0 and short.performance == 0.0
+    [rep] = analyze_machine(
+        "m", {"state": state}, PARAMS, [SHIFT], UTC_TZ, T0, T1, observed_until_ns=T1
+    )
+    assert rep.planned_s == 8 * 3600 - 15 * 60  # watched until the end: running since 08:00
+    assert rep.stop_s == 3600
+
+
+def test_without_shifts_every_hour_is_planned() -> None:
+    parts = _steady(T0, T1 - NS)
+    reps = analyze_machine("m", _machine(parts), PARAMS, [], UTC_TZ, T0, T1, "hour")
+    assert len(reps) == 8 and all(r.planned_s == 3600 for r in reps)
+    [day] = analyze_machine("m", _machine(parts), PARAMS, [], UTC_TZ, T0, T1, "shift")
+    assert day.shift == "all day" and day.planned_s == 8 * 3600
