@@ -250,6 +250,7 @@ class StoreTabletServices:
             ideal_cycle_s=cfg.ideal_cycle_s,
             segments=tuple(segments),
             good_points=tuple(points),
+            observed_from=origin,
         )
 
     def stop_reasons(self) -> Sequence[Reason]:

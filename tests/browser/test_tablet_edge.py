@@ -26,13 +26,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
 class StoppingPlant(Plant):
-    """Held stopped 3 s, runs 3 s, stops 5 s (a stop the operator must justify), runs on."""
+    """Held stopped, then runs 3 s and stops 5 s, over and over: whenever the edge has
+    connected (later on a busy machine), it soon sees a stop the operator must justify."""
 
     def _events(self) -> list[dict[str, Any]]:
-        return [
-            {"at_s": 0, "state": "stopped", "duration_s": self.hold_s},
-            {"at_s": self.hold_s + 3, "state": "stopped", "duration_s": 5},
+        stops = [
+            {"at_s": self.hold_s + 3 + 8 * k, "state": "stopped", "duration_s": 5}
+            for k in range(30)
         ]
+        return [{"at_s": 0, "state": "stopped", "duration_s": self.hold_s}, *stops]
 
 
 def dispatch(edge_id: str) -> dict[str, Any]:

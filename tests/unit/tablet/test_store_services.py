@@ -255,6 +255,7 @@ async def test_shift_series_and_operators_from_config(env: Env) -> None:
     series = await env.services.shift_series("press-01", NOW)
     assert series.start <= NOW <= series.end and series.ideal_cycle_s == 1.0
     assert series.segments[-1].state == "running"
+    assert series.observed_from == series.segments[0].start  # no data before: no ideal either
     directory = directory_from_config(env.config.operators)
     assert directory.check_pin("op-17", "1234") is not None
     assert directory.check_pin("op-17", "4321") is None
