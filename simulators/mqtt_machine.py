@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -176,6 +177,25 @@ class MqttMachine:
             with contextlib.suppress(RuntimeError, ValueError):
                 await asyncio.to_thread(info.wait_for_publish, 2.0)
         await self._close()
+
+    def cut_connection(self) -> None:
+        """Fault injection: drop the TCP connection without an MQTT DISCONNECT.
+
+        The broker publishes the will (Sparkplug NDEATH); paho reconnects after about a second
+        and the new session starts with births carrying the next bdSeq.
+        """
+        sock = self._client.socket() if self._client is not None else None
+        if isinstance(sock, socket.socket):
+            now = self._clock()
+            for p in self._publishers:
+                p.model.truth.record_injected(now, "mqtt_cut")
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def sessions(self) -> int:
+        """MQTT sessions started so far (1 after a clean start, +1 per reconnect)."""
+        return self._sessions
 
     async def _close(self) -> None:
         client, self._client = self._client, None

@@ -224,6 +224,39 @@ async def test_sparkplug_birth_data_seq_and_death(broker: tuple[str, int], prefi
     assert current["reject"] == model.truth.reject_at(last_ts * 1_000_000 + 999_999)
 
 
+def bd_seq(payload: Any) -> int:
+    return int(next(m.long_value for m in payload.metrics if m.name == "bdSeq"))
+
+
+async def test_cut_connection_sends_the_will_and_rebirths_with_next_bdseq(
+    broker: tuple[str, int], prefix: str
+) -> None:
+    group = prefix.replace("/", "-")
+    sub = Subscriber(*broker, f"spBv1.0/{group}/#")
+    model = MachineModel(
+        MachineSpec("cut", 0.1, FAST, source=MqttLayout("", format="sparkplug")), 5
+    )
+    url = f"mqtt://{broker[0]}:{broker[1]}"
+    try:
+        async with MqttMachine([model], url, group=group, node="n2", tick_s=0.05) as machine:
+            await asyncio.sleep(0.3)
+            machine.cut_connection()
+            for _ in range(100):
+                if machine.sessions == 2:
+                    break
+                await asyncio.sleep(0.1)
+            assert machine.sessions == 2, "paho must reconnect"
+            await asyncio.sleep(0.3)
+        await settle(sub, machine.published + 2)
+    finally:
+        sub.close()
+    node = [(t.split("/")[2], decode(p)) for t, p in sub.taken() if t.split("/")[2][0] == "N"]
+    kinds = [k for k, _ in node]
+    assert kinds == ["NBIRTH", "NDEATH", "NBIRTH", "NDEATH"], kinds
+    assert [bd_seq(p) for _, p in node] == [0, 0, 1, 1]
+    assert [e.cause for e in model.truth.injected()] == ["mqtt_cut"]
+
+
 async def test_unreachable_broker_is_a_clear_error() -> None:
     model = MachineModel(MachineSpec("x", 1.0), 1)
     with pytest.raises(BrokerError, match="cannot connect"):

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -212,3 +213,37 @@ def test_cli_sigterm_stops_cleanly_and_finishes_truth(tmp_path: Path) -> None:
     assert [t["machine"] for t in totals] == ["lathe-02"]
     cycles = [r for r in read_jsonl(truth) if r.get("kind") == "cycle"]
     assert len(cycles) == totals[0]["count"]
+
+
+def raw_read(port: int, unit: int) -> bytes:
+    """One read of 3 holding registers on a fresh socket; b"" when the PLC dropped it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(struct.pack(">HHHBBHH", 1, 0, 6, unit, 3, 0, 3))
+        return sock.recv(256)
+
+
+async def test_faults_scenario_injects_and_records(tmp_path: Path) -> None:
+    host, port = mqtt_broker()
+    data: dict[str, Any] = yaml.safe_load(
+        (ROOT / "config" / "scenarios" / "faults.yaml").read_text(encoding="utf-8")
+    )
+    tag = uuid.uuid4().hex[:10]
+    data["servers"]["mqtt"]["group"] = f"faults-{tag}"
+    for machine in data["machines"]:
+        machine["ideal_cycle_s"] = 0.1
+        if machine["id"] == "kiln-02":
+            machine["source"]["topic"] = f"atelier-test/{tag}/kiln"
+    runner = SimulationRunner(
+        parse_scenario(data), modbus_port=free_port(), mqtt_url=f"mqtt://{host}:{port}"
+    )
+    async with runner:
+        assert runner.modbus is not None and runner.opcua is None
+        replies = [await asyncio.to_thread(raw_read, runner.modbus.port, 7) for _ in range(40)]
+        await asyncio.sleep(1.0)
+    cnc = [e.cause for e in runner.truth("cnc-01").injected()]
+    busy = sum(1 for r in replies if r[7:9] == bytes((0x83, 0x06)))
+    assert cnc.count("modbus_busy") == busy > 0
+    assert cnc.count("modbus_drop") == replies.count(b"")
+    kiln = {e.cause for e in runner.truth("kiln-02").injected()}
+    assert kiln <= {"mqtt_malformed", "mqtt_wrong_type", "mqtt_oversized"}
+    assert runner.truth("robot-03").count > 0
