@@ -6,7 +6,9 @@ the seed, the spec and the times of the external calls (``set_order``), never on
 ``advance`` is called. Times are UTC nanoseconds; durations in the spec are seconds of machine
 time, divided by ``Behaviour.speed`` (a demo can run a 30 s oven ten times faster).
 
-States: running, micro_stop, stopped, fault, setup, idle.
+States: running, micro_stop, stopped, fault, setup, idle. A new order (``set_order`` or a
+scripted event) starts a setup at once, whatever the machine was doing (a cycle in progress is
+lost); reaching the order's target makes the machine idle until the next order or target.
 """
 
 from __future__ import annotations
