@@ -105,7 +105,7 @@ Slug = Annotated[str, AfterValidator(_slug)]
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory: OSError
         raise ValueError(
             f"has value {show(value)}. Must be an IANA time zone, e.g. Europe/Paris or UTC"
         ) from None

@@ -48,9 +48,14 @@ def format_path(parts: Sequence[str | int]) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{part!r}]"  # an odd key (space, newline, empty): visible, one line
         else:
             text += f".{part}" if text else part
     return text
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 class ConfigError(Exception):

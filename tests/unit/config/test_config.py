@@ -122,6 +122,12 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "edge.timezone",
         "'Europe/Pariss'",
     ),
+    (
+        "timezone is a region",
+        setter("edge", "timezone", value="Europe"),
+        "edge.timezone",
+        "'Europe'",
+    ),
     ("shift time 25:00", setter("shifts", 0, "start", value="25:00"), "shifts[0].start", "'25:00'"),
     (
         "break outside shift",
