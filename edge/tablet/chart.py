@@ -35,6 +35,8 @@ class ChartGeometry:
     y_max: int
     good_now: int
     ideal_now: int
+    start: datetime
+    end: datetime
     width: float = WIDTH
     height: float = HEIGHT
     band_h: float = BAND_H
@@ -79,4 +81,6 @@ def geometry(series: ShiftSeries) -> ChartGeometry:
         y_max=y_max,
         good_now=good_now,
         ideal_now=ideal_now,
+        start=series.start,
+        end=series.end,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from edge.tablet import chart, i18n, rules
-from edge.tablet.errors import TabletError, UnknownMachine
+from edge.tablet.errors import StoreUnavailable, TabletError, UnknownMachine
 from edge.tablet.models import OrderStatus, Receipt
 from edge.tablet.web import LANG_COOKIE, PAGES, Visit, VisitDep, safe_next
 
@@ -22,6 +22,7 @@ ERROR_STATUS = {
     "InvalidAction": 409,
     "InvalidInput": 422,
     "StoreUnavailable": 503,
+    "StoreDown": 503,
 }
 
 
@@ -61,8 +62,10 @@ async def render_machine(
 ) -> HTMLResponse:
     try:
         view = await machine_view(visit, machine_id)
-    except UnknownMachine:
-        return visit.render("not_found.html", status=404, machine=machine_id)
+    except UnknownMachine as exc:
+        return problem(visit, exc, machine_id)
+    except StoreUnavailable as exc:  # an action that failed to store says so, else "down"
+        return problem(visit, error if isinstance(error, StoreUnavailable) else StoreDown(str(exc)))
     status = ERROR_STATUS.get(type(error).__name__, 400) if error else 200
     response = visit.render("machine.html", status=status, receipt=receipt, error=error, **view)
     if visit.is_htmx:  # after a POST the address bar shows the page, not the action URL
@@ -70,16 +73,34 @@ async def render_machine(
     return response
 
 
+class StoreDown(StoreUnavailable):
+    """Reading failed: nothing was being stored, the page just cannot be shown now."""
+
+    message_key = "error.store_down"
+
+
+def problem(visit: Visit, error: TabletError, machine_id: str = "") -> HTMLResponse:
+    """A page saying what went wrong (unknown machine 404, store down 503)."""
+    status = ERROR_STATUS.get(type(error).__name__, 400)
+    return visit.render("problem.html", status=status, error=error, machine=machine_id)
+
+
+async def _tiles(visit: Visit, name: str) -> HTMLResponse:
+    try:
+        tiles = await visit.ctx.services.machines()
+    except StoreUnavailable as exc:  # the board keeps polling and recovers by itself
+        return visit.render(name, status=503, tiles=[], error=StoreDown(str(exc)))
+    return visit.render(name, tiles=tiles, error=None)
+
+
 @router.get("/", response_class=HTMLResponse, name="tablet-board")
 async def board(visit: VisitDep) -> HTMLResponse:
-    tiles = await visit.ctx.services.machines()
-    return visit.render("board.html", tiles=tiles)
+    return await _tiles(visit, "board.html")
 
 
 @router.get("/board/tiles", response_class=HTMLResponse)
 async def board_tiles(visit: VisitDep) -> HTMLResponse:
-    tiles = await visit.ctx.services.machines()
-    return visit.render("_tiles.html", tiles=tiles)
+    return await _tiles(visit, "_tiles.html")
 
 
 @router.get("/machines/{machine_id}", response_class=HTMLResponse)
@@ -92,8 +113,10 @@ async def machine_page(machine_id: str, visit: VisitDep) -> Response:
 async def machine_chart(machine_id: str, visit: VisitDep) -> Response:
     try:
         series = await visit.ctx.services.shift_series(machine_id, visit.ctx.now())
-    except UnknownMachine:
-        return visit.render("not_found.html", status=404, machine=machine_id)
+    except UnknownMachine as exc:
+        return problem(visit, exc, machine_id)
+    except StoreUnavailable as exc:
+        return problem(visit, StoreDown(str(exc)), machine_id)
     return visit.render("_chart.html", chart=chart.geometry(series), machine_id=machine_id)
 
 

@@ -262,3 +262,43 @@ async def test_shift_series_and_operators_from_config(env: Env) -> None:
     assert directory.check_badge("B17") is not None
     stop_codes = {leaf.code for root in env.services.stop_reasons() for leaf in root.leaves()}
     assert "mechanical" in stop_codes and "breakdown" not in stop_codes
+
+
+async def test_store_down_is_said_and_nothing_is_confirmed(tmp_path: Path) -> None:
+    """A writer that is not running: every read and write fails as StoreUnavailable, and the
+    pages say so (503) instead of confirming or crashing."""
+    import re
+
+    import httpx
+    from fastapi import FastAPI
+
+    from edge.tablet import TabletSettings, create_tablet_router
+    from edge.tablet.errors import StoreUnavailable
+
+    config = edge_config(tmp_path)
+    services = StoreTabletServices(writer=StoreWriter(Store(tmp_path)), config=config, live=Live())
+    with pytest.raises(StoreUnavailable):
+        await services.declare_counts(
+            machine_id="press-01",
+            good=0,
+            scrap=1,
+            scrap_reason="dimension",
+            operator="op-17",
+            key="k",
+        )
+    app = FastAPI()
+    app.include_router(
+        create_tablet_router(services, directory_from_config(config.operators), TabletSettings())
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        board = await client.get("/tablet/")
+        assert board.status_code == 503 and "not available right now" in board.text
+        login = await client.get("/tablet/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+        await client.post("/tablet/login", data={"csrf": csrf, "operator": "op-17", "pin": "1234"})
+        r = await client.post(
+            "/api/v1/machines/press-01/counts",
+            data={"csrf": csrf, "idem": "k1", "scrap": "1", "scrap_reason": "dimension"},
+        )
+        assert r.status_code == 503 and "Not stored" in r.text and "Stored (" not in r.text
