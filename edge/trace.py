@@ -392,8 +392,8 @@ def write_trace(
     value: ArrayLike,
 ) -> int:
     """Write samples (columnar; ``machine``/``signal`` may be one string for every row) as CSV
-    (ISO 8601 UTC, ``Z``) or Parquet by the file's extension; returns the row count. The file
-    appears whole or not at all."""
+    (ISO 8601 UTC, ``Z``; ``.csv.gz`` compressed) or Parquet by the file's extension; returns
+    the row count. The file appears whole or not at all."""
     path = Path(path)
     ts = np.asarray(ts_ns, dtype=np.int64)
     values = np.asarray(value, dtype=np.float64)
@@ -409,7 +409,8 @@ def write_trace(
             stamps = pa.array(ts, type=pa.timestamp("ns", tz="UTC"))
             pq.write_table(pa.table({"ts": stamps, **columns, "value": values}), tmp)
         else:
-            _write_csv(pa.table({"ts": _iso_utc(ts), **columns, "value": values}), tmp)
+            table = pa.table({"ts": _iso_utc(ts), **columns, "value": values})
+            _write_csv(table, tmp, gzip=path.name.lower().endswith(".gz"))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -442,9 +443,17 @@ def _iso_utc(ts_ns: NDArray[np.int64]) -> pa.Array:
     return pc.binary_join_element_wise(text, dotted, pa.scalar("Z"), "")
 
 
-def _write_csv(table: pa.Table, path: Path) -> None:
-    try:
-        options = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
-        pa_csv.write_csv(table, path, options)
-    except pa.ArrowInvalid:  # a name with a comma or quote: quote the strings
-        pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_header="none"))
+def _write_csv(table: pa.Table, path: Path, gzip: bool) -> None:
+    plain = pa_csv.WriteOptions(quoting_style="none", quoting_header="none")
+    quoted = pa_csv.WriteOptions(quoting_header="none")  # for a name with a comma or a quote
+    for options in (plain, quoted):
+        try:
+            if gzip:
+                with pa.CompressedOutputStream(str(path), "gzip") as out:
+                    pa_csv.write_csv(table, out, options)
+            else:
+                pa_csv.write_csv(table, path, options)
+            return
+        except pa.ArrowInvalid:
+            if options is quoted:
+                raise

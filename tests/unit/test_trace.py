@@ -213,7 +213,7 @@ def expected_series(
     return [t for t, _ in pairs], [v for _, v in pairs]
 
 
-@pytest.mark.parametrize("name", ["trace.csv", "trace.parquet"])
+@pytest.mark.parametrize("name", ["trace.csv", "trace.csv.gz", "trace.parquet"])
 def test_write_then_read_round_trip(tmp_path: Path, name: str) -> None:
     ts, machine, signal, value = random_samples(20_000, seed=7)
     ts[:50], machine[:50], signal[:50], value[:50] = (
@@ -231,6 +231,11 @@ def test_write_then_read_round_trip(tmp_path: Path, name: str) -> None:
             want_ts, want_values = expected_series(ts, machine, signal, value, m, s)
             assert got_ts.tolist() == want_ts
             assert got_values.tolist() == want_values  # floats survive the text round trip
+
+
+def test_names_with_commas_are_quoted(tmp_path: Path) -> None:
+    write_trace(tmp_path / "t.csv", [T0], 'cell "A", press', "count", [1.0])
+    assert read_trace(tmp_path / "t.csv").machines == ('cell "A", press',)
 
 
 def test_write_csv_text(tmp_path: Path) -> None:
