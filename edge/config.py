@@ -249,7 +249,7 @@ class EdgeConfig(Frozen):
             raise ValueError("is empty. An edge needs at least one machine")
         unique(value, _UNIQUE_KEYS[str(info.field_name)], str(info.field_name))
         if info.field_name == "operators":
-            unique([o for o in value if o.badge], "badge", "operators")
+            _unique_badges(value)
         return value
 
     @field_validator("stop_reasons")
@@ -278,6 +278,21 @@ class EdgeConfig(Frozen):
             if machine.id == machine_id:
                 return machine
         raise KeyError(machine_id)
+
+
+def _unique_badges(operators: tuple[Operator, ...]) -> None:
+    owner: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for i, operator in enumerate(operators):
+        if operator.badge is None:
+            continue
+        if operator.badge in owner:  # a credential: named by its owner, never shown
+            problems.append(
+                ((i, "badge"), f"is already the badge of operators[{owner[operator.badge]}]")
+            )
+        owner.setdefault(operator.badge, i)
+    if problems:
+        raise Problems(problems)
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<memory>") -> EdgeConfig:

@@ -543,6 +543,18 @@ def test_tablet_sections_default_and_validate() -> None:
     assert "neither pin_sha256 nor badge" in issues["operators[1]"]
 
 
+def test_badges_are_unique_and_not_shown() -> None:
+    config = good()
+    config["operators"] = [
+        {"id": "op-1", "name": "Ann", "badge": "B-77"},
+        {"id": "op-2", "name": "Bob", "pin_sha256": "0" * 64},
+        {"id": "op-3", "name": "Cid", "badge": "B-77"},
+    ]
+    issues = issues_of(config)
+    assert issues["operators[2].badge"] == "is already the badge of operators[0]"
+    assert "B-77" not in str(issues)
+
+
 def test_operator_repr_hides_credentials() -> None:
     config = load_config(EXAMPLE)
     assert config.operators[0].pin_sha256 is not None
