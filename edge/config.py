@@ -34,7 +34,6 @@ from edge.config_shifts import ALL_DAYS, DAY_NAMES, BreakConfig, ShiftConfig, ch
 from edge.config_sources import (
     EnvName,
     Frozen,
-    Loc,
     ModbusSignal,
     ModbusSource,
     MqttSignal,
@@ -57,6 +56,8 @@ from edge.config_tablet import (
     StopCategory,
     StopReason,
     unique,
+    unique_badges,
+    unique_reason_codes,
 )
 
 __all__ = [
@@ -249,28 +250,14 @@ class EdgeConfig(Frozen):
             raise ValueError("is empty. An edge needs at least one machine")
         unique(value, _UNIQUE_KEYS[str(info.field_name)], str(info.field_name))
         if info.field_name == "operators":
-            _unique_badges(value)
+            unique_badges(value)
         return value
 
     @field_validator("stop_reasons")
     @classmethod
     def _unique_reasons(cls, value: tuple[StopCategory, ...]) -> tuple[StopCategory, ...]:
         unique(value, "code", "stop_reasons")
-        problems: list[tuple[Loc, str]] = []
-        seen: dict[str, str] = {}
-        for c, category in enumerate(value):
-            for r, reason in enumerate(category.reasons):
-                where = f"stop_reasons[{c}].reasons[{r}]"
-                if reason.code in seen:
-                    problems.append(
-                        (
-                            (c, "reasons", r, "code"),
-                            f"has value {reason.code!r}, already used by {seen[reason.code]}",
-                        )
-                    )
-                seen.setdefault(reason.code, where)
-        if problems:
-            raise Problems(problems)
+        unique_reason_codes(value)
         return value
 
     def machine(self, machine_id: str) -> MachineConfig:
@@ -278,21 +265,6 @@ class EdgeConfig(Frozen):
             if machine.id == machine_id:
                 return machine
         raise KeyError(machine_id)
-
-
-def _unique_badges(operators: tuple[Operator, ...]) -> None:
-    owner: dict[str, int] = {}
-    problems: list[tuple[Loc, str]] = []
-    for i, operator in enumerate(operators):
-        if operator.badge is None:
-            continue
-        if operator.badge in owner:  # a credential: named by its owner, never shown
-            problems.append(
-                ((i, "badge"), f"is already the badge of operators[{owner[operator.badge]}]")
-            )
-        owner.setdefault(operator.badge, i)
-    if problems:
-        raise Problems(problems)
 
 
 def parse_config(data: Mapping[str, Any], *, source: str = "<memory>") -> EdgeConfig:

@@ -106,6 +106,36 @@ def unique(items: Sequence[Any], key: str, section: str) -> None:
         raise Problems(problems)
 
 
+def unique_reason_codes(categories: Sequence[StopCategory]) -> None:
+    """Reason codes are unique across categories: the tablet records the reason code alone."""
+    problems: list[tuple[Loc, str]] = []
+    first: dict[str, str] = {}
+    for c, category in enumerate(categories):
+        for r, reason in enumerate(category.reasons):
+            if reason.code in first:
+                message = f"has value {show(reason.code)}, already used by {first[reason.code]}"
+                problems.append(((c, "reasons", r, "code"), message))
+            first.setdefault(reason.code, f"stop_reasons[{c}].reasons[{r}]")
+    if problems:
+        raise Problems(problems)
+
+
+def unique_badges(operators: Sequence[Operator]) -> None:
+    """No two operators share a badge; the error names the owner, never the badge."""
+    owner: dict[str, int] = {}
+    problems: list[tuple[Loc, str]] = []
+    for i, operator in enumerate(operators):
+        if operator.badge is None:
+            continue
+        if operator.badge in owner:
+            problems.append(
+                ((i, "badge"), f"is already the badge of operators[{owner[operator.badge]}]")
+            )
+        owner.setdefault(operator.badge, i)
+    if problems:
+        raise Problems(problems)
+
+
 def _labels(en: str, fr: str) -> Labels:
     return Labels(en=en, fr=fr)
 
