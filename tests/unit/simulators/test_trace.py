@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from simulators.cli import main
+from simulators.machine import MachineModel
 from simulators.scenario import load_scenario
 from simulators.trace import counter_modulus, write_trace
 from simulators.truth import read_jsonl
 
 SCENARIOS = Path(__file__).resolve().parents[3] / "config" / "scenarios"
+Demo = tuple[Path, Path, list[MachineModel]]  # trace, truth, models
 
 
 def read_trace(path: Path) -> dict[tuple[str, str], list[tuple[datetime, int]]]:
@@ -42,7 +44,7 @@ def increments(values: list[int], modulus: int | None) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list]:  # type: ignore[type-arg]
+def demo_trace(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     folder = tmp_path_factory.mktemp("trace")
     out, truth = folder / "trace.csv", folder / "truth.jsonl"
     code = main(
@@ -63,7 +65,7 @@ def demo_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, li
     return out, truth, result.models
 
 
-def test_truth_totals_match_trace_counters(demo_trace: tuple[Path, Path, list]) -> None:  # type: ignore[type-arg]
+def test_truth_totals_match_trace_counters(demo_trace: Demo) -> None:
     out, truth_path, models = demo_trace
     series = read_trace(out)
     totals = {row["machine"]: row for row in read_jsonl(truth_path) if row.get("kind") == "totals"}
@@ -79,12 +81,12 @@ def test_truth_totals_match_trace_counters(demo_trace: tuple[Path, Path, list]) 
     assert press["reject"] > 0 and press["micro_stops"] > 0
 
 
-def test_trace_is_deterministic(demo_trace: tuple[Path, Path, list]) -> None:  # type: ignore[type-arg]
+def test_trace_is_deterministic(demo_trace: Demo) -> None:
     out, _, _ = demo_trace
     assert out.read_bytes() == (out.parent / "again.csv").read_bytes()
 
 
-def test_trace_states_follow_truth(demo_trace: tuple[Path, Path, list]) -> None:  # type: ignore[type-arg]
+def test_trace_states_follow_truth(demo_trace: Demo) -> None:
     out, truth_path, _ = demo_trace
     series = read_trace(out)
     events = [e for e in read_jsonl(truth_path) if e.get("kind") == "state"]
