@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, case, func, or_, select, update
 
 from central.contract import (
     ConsumptionRecord,
@@ -32,6 +32,7 @@ from central.db.tables import (
     Stock,
     StockMove,
     StopLog,
+    UTCDateTime,
     WorkOrder,
 )
 from central.services import apply_quality
@@ -184,26 +185,19 @@ def _book_production(ctx: Context, orders: dict[str, Any], agg: dict[Any, list[A
     if not per_order:
         return
     numbers = sorted(per_order)
+    t = bindparam("t", type_=UTCDateTime())
+    earlier = or_(WorkOrder.started_at.is_(None), WorkOrder.started_at > t)
     ctx.conn.execute(
         update(WorkOrder)
         .where(WorkOrder.number == bindparam("n"))
         .values(
             qty_good=WorkOrder.qty_good + bindparam("g"),
             qty_scrap=WorkOrder.qty_scrap + bindparam("s"),
+            # started_at = the earliest production period, whatever order records arrive in
+            started_at=case((earlier, t), else_=WorkOrder.started_at),
         )
         .execution_options(synchronize_session=False),
-        [{"n": n, "g": per_order[n][0], "s": per_order[n][1]} for n in numbers],
-    )
-    # started_at = the earliest production period seen, whatever order records arrive in
-    ctx.conn.execute(
-        update(WorkOrder)
-        .where(
-            WorkOrder.number == bindparam("n"),
-            or_(WorkOrder.started_at.is_(None), WorkOrder.started_at > bindparam("t")),
-        )
-        .values(started_at=bindparam("t"))
-        .execution_options(synchronize_session=False),
-        [{"n": n, "t": first[n]} for n in numbers],
+        [{"n": n, "g": per_order[n][0], "s": per_order[n][1], "t": first[n]} for n in numbers],
     )
     starting = [n for n in numbers if orders[n].status == "released"]
     if starting:  # the first count starts a released order

@@ -1,0 +1,318 @@
+"""Central ingest: records/s and batch latency for concurrent edges, beside the bare driver.
+
+For each backend (SQLite file, PostgreSQL when reachable) this starts ``atelier-central``'s
+app under uvicorn with 2 worker processes, lets 50 edges post 500-record batches of
+production records concurrently (each batch a real idempotent ingest: record log, work-order
+progress, stock), and prints records/s with p50/p99 batch latency. The ceiling beside it is
+the same record-log rows inserted through the bare driver's ``executemany`` (sqlite3 /
+psycopg, 500 rows per transaction, 2 connections for PostgreSQL) — what a database call
+costs with no HTTP, no validation, no effects.
+
+``python -m bench.central_ingest [--smoke] [--edges N] [--batches N] [--size N]``
+Target: ≥ 50,000 records/s on PostgreSQL, and ≥ 40 % of the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+from central.contract import Record, RecordBatch
+from central.db.engine import make_engine, make_sessionmaker
+from central.db.migrate import migrate
+from central.db.tables import Item, Machine, WorkOrder
+from central.security import create_token
+
+PG_URL = os.environ.get(
+    "ATELIER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+T0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Result:
+    backend: str
+    records: int
+    seconds: float
+    latencies_s: list[float]
+    ceiling_per_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds
+
+    def pct(self, q: float) -> float:
+        lat = sorted(self.latencies_s)
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
+
+def _edge(i: int) -> str:
+    return f"bench-{i:02d}"
+
+
+def _batches(edge: int, batches: int, size: int) -> list[bytes]:
+    """Production deltas of one edge's machine for its work order, seqs 1.. contiguous."""
+    out = []
+    for b in range(batches):
+        records = []
+        for k in range(size):
+            seq = b * size + k + 1
+            start = T0 + timedelta(seconds=seq)
+            body = {
+                "work_order": f"WO-{edge:02d}",
+                "machine": f"m-{edge:02d}",
+                "good": 1,
+                "scrap": 0,
+                "period_start": start,
+                "period_end": start + timedelta(seconds=1),
+            }
+            records.append(Record(seq=seq, kind="production", ts=start, body=body))
+        out.append(RecordBatch(records=records).model_dump_json().encode())
+    return out
+
+
+def _prepare(url: str, edges: int) -> list[str]:
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        tokens = []
+        with sessions() as s:
+            s.add(Item(code="PART", name="Part", uom="pcs", kind="finished"))
+            s.commit()
+            for i in range(edges):
+                tokens.append(create_token(session=s, name=_edge(i), role="edge", edge_id=_edge(i)))
+                s.add(Machine(id=f"m-{i:02d}", edge_id=_edge(i), ideal_cycle_s=1.0))
+                s.flush()
+                s.add(
+                    WorkOrder(
+                        number=f"WO-{i:02d}",
+                        item="PART",
+                        qty=10**9,
+                        machine=f"m-{i:02d}",
+                        status="released",
+                        created_at=T0,
+                    )
+                )
+            s.commit()
+        return tokens
+    finally:
+        engine.dispose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``uvicorn central.app:create_app --factory --workers 2`` as a subprocess."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "ATELIER_CENTRAL_DATABASE_URL": url,
+            "ATELIER_CENTRAL_JOBS_ENABLED": "false",
+            "ATELIER_CENTRAL_TOKEN_CACHE_S": "60",
+            "ATELIER_CENTRAL_POOL_SIZE": "30",
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "central.app:create_app", "--factory"]
+        cmd += ["--port", str(self.port), "--workers", str(workers), "--log-level", "warning"]
+        cmd += ["--no-access-log"]
+        self.proc = subprocess.Popen(cmd, env=env)
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("central did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def _post_all(port: int, tokens: list[str], bodies: list[list[bytes]]) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=len(tokens))
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as c:
+
+        async def edge(i: int) -> None:
+            headers = {"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"}
+            for body in bodies[i]:
+                t = time.perf_counter()
+                r = await c.post(f"/api/v1/edges/{_edge(i)}/records", content=body, headers=headers)
+                latencies.append(time.perf_counter() - t)
+                if r.status_code != 200:
+                    raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:200]}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(edge(i) for i in range(len(tokens))))
+        return time.perf_counter() - start, latencies
+
+
+def _ceiling_rows(batches: int, size: int, edges: int) -> list[list[tuple[object, ...]]]:
+    now = datetime.now(UTC)
+    body = '{"work_order":"WO-00","machine":"m-00","good":1,"scrap":0}'
+    return [
+        [(f"ceil-{e}", b * size + k + 1, "production", now, now, body) for k in range(size)]
+        for e in range(edges)
+        for b in range(batches)
+    ]
+
+
+def _ceiling_sqlite(path: Path, chunks: list[list[tuple[object, ...]]]) -> float:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    sql = "INSERT INTO record_log (edge_id, seq, kind, ts, received_at, body) VALUES (?,?,?,?,?,?)"
+    rows = [[(e, s, k, t.isoformat(), r.isoformat(), b) for e, s, k, t, r, b in c] for c in chunks]
+    start = time.perf_counter()
+    for chunk in rows:
+        con.execute("BEGIN")
+        con.executemany(sql, chunk)
+        con.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    con.close()
+    return sum(len(c) for c in chunks) / elapsed
+
+
+def _ceiling_pg(dsn: str, chunks: list[list[tuple[object, ...]]], connections: int = 2) -> float:
+    sql = "INSERT INTO record_log (edge_id, seq, kind, ts, received_at, body) VALUES (%s,%s,%s,%s,%s,%s)"
+
+    def work(part: list[list[tuple[object, ...]]]) -> None:
+        with psycopg.connect(dsn) as con:
+            for chunk in part:
+                with con.cursor() as cur:
+                    cur.executemany(sql, chunk)
+                con.commit()
+
+    threads = [
+        threading.Thread(target=work, args=(chunks[i::connections],)) for i in range(connections)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(len(c) for c in chunks) / (time.perf_counter() - start)
+
+
+def run_backend(name: str, url: str, args: argparse.Namespace, ceiling: object) -> Result:
+    tokens = _prepare(url, args.edges)
+    bodies = [_batches(i, args.batches, args.size) for i in range(args.edges)]
+    server = Server(url, args.workers)
+    try:
+        server.wait()
+        seconds, latencies = asyncio.run(_post_all(server.port, tokens, bodies))
+    finally:
+        server.stop()
+    chunks = _ceiling_rows(args.batches, args.size, args.edges)
+    assert callable(ceiling)
+    return Result(name, args.edges * args.batches * args.size, seconds, latencies, ceiling(chunks))
+
+
+def _pg_database() -> tuple[str, str, str] | None:
+    """(sqlalchemy url, psycopg dsn, name) of a fresh database, or None when unreachable."""
+    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"atelier_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        print(f"-- PostgreSQL unreachable ({exc.__class__.__name__}): skipped")
+        return None
+    url = make_url(PG_URL).set(database=name)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False), dsn, name
+
+
+def _drop_pg(name: str) -> None:
+    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.central_ingest")
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--edges", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=10, help="batches per edge")
+    parser.add_argument("--size", type=int, default=500, help="records per batch")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.edges, args.batches, args.size = 4, 2, 100
+    print(
+        f"{args.edges} edges x {args.batches} batches x {args.size} production records, "
+        f"{args.workers} uvicorn workers"
+    )
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_path = Path(tmp) / "central.db"
+        results.append(
+            run_backend(
+                "sqlite",
+                f"sqlite:///{sqlite_path}",
+                args,
+                lambda chunks: _ceiling_sqlite(sqlite_path, chunks),
+            )
+        )
+    pg = _pg_database()
+    if pg is not None:
+        url, dsn, name = pg
+        try:
+            results.append(
+                run_backend("postgresql", url, args, lambda chunks: _ceiling_pg(dsn, chunks))
+            )
+        finally:
+            _drop_pg(name)
+    _print(results)
+    return 0
+
+
+def _print(results: list[Result]) -> None:
+    print(
+        f"\n{'backend':<11}{'records':>9}{'rec/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'ceiling rec/s':>15}{'of ceiling':>12}"
+    )
+    for r in results:
+        print(
+            f"{r.backend:<11}{r.records:>9}{r.rate:>10.0f}{r.pct(0.5):>9.1f}{r.pct(0.99):>9.1f}"
+            f"{r.ceiling_per_s:>15.0f}{r.rate / r.ceiling_per_s:>12.0%}"
+        )
+    print(f"(median of batch latencies: {[round(statistics.median(r.latencies_s) * 1000, 1) for r in results]} ms)")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
