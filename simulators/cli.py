@@ -17,9 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from simulators.errors import SimulatorError
-from simulators.runner import SimulationRunner
 from simulators.scenario import load_scenario
-from simulators.trace import write_trace
 
 log = logging.getLogger("atelier-sim")
 
@@ -51,6 +49,9 @@ def _iso(text: str) -> datetime:
 
 
 async def _run(args: argparse.Namespace) -> None:
+    # Imported here: the protocol stacks take seconds to import and ``trace`` needs none.
+    from simulators.runner import SimulationRunner
+
     scenario = load_scenario(args.scenario)
     runner = SimulationRunner(
         scenario,
@@ -81,6 +82,8 @@ async def _run(args: argparse.Namespace) -> None:
 
 
 def _trace(args: argparse.Namespace) -> None:
+    from simulators.trace import write_trace
+
     scenario = load_scenario(args.scenario)
     result = write_trace(
         scenario, hours=args.hours, out=args.out, truth_path=args.truth, start=args.start
