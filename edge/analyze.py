@@ -130,7 +130,9 @@ def print_table(reports: Iterable[WindowReport], tz: ZoneInfo, out: TextIO) -> N
         end = r.window_end.astimezone(tz)
         table.add_row(
             r.machine,
-            f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}",
+            f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+            if end.date() == start.date()
+            else f"{start:%Y-%m-%d %H:%M}–{end:%m-%d %H:%M}",
             r.shift or "",
             _hm(r.planned_s),
             _hm(r.run_s),

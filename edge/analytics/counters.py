@@ -51,6 +51,7 @@ class CounterDeltas:
 
     delta: I64
     multi: I64  # samples that counted more than one part (cycles.py spreads them)
+    multi_dt_ns: I64  # time since the previous sample, for each of `multi`
     wraps: I64
     resets: I64
     implausible: I64
@@ -84,7 +85,7 @@ def counter_deltas(
     n = v.size
     if n == 0:
         empty = np.empty(0, np.int64)
-        return CounterDeltas(empty, empty, empty, empty, empty, baseline)
+        return CounterDeltas(empty, empty, empty, empty, empty, empty, baseline)
     delta = np.empty(n, np.int64)
     delta[0] = 0
     # One pass: subtract the raw readings and cast the step to int64 (no int copy of `v`).
@@ -94,11 +95,22 @@ def counter_deltas(
         delta[0] = first - baseline.value
     wraps, resets = _fix_negative(delta, v, baseline, width_bits, rollover_window)
     multi = np.flatnonzero(delta > 1)
-    implausible = _drop_implausible(delta, multi, ts, baseline, max_rate_per_s)
+    dt = time_since_previous(ts, multi, None if baseline is None else baseline.ts_ns)
+    implausible = _drop_implausible(delta, multi, dt, max_rate_per_s)
     if implausible.size:
-        multi = multi[delta[multi] > 1]
+        keep = delta[multi] > 1
+        multi, dt = multi[keep], dt[keep]
     last = CounterBaseline(int(ts[-1]), int(counter_values(v[-1:])[0]))
-    return CounterDeltas(delta, multi, wraps, resets, implausible, last)
+    return CounterDeltas(delta, multi, dt, wraps, resets, implausible, last)
+
+
+def time_since_previous(ts: I64, idx: I64, prev_ts_ns: int | None) -> I64:
+    """``ts[i] - ts[i-1]`` for each ``i`` in ``idx``; for ``i = 0`` the time since
+    ``prev_ts_ns`` (the previous chunk's last sample), or 0 without it."""
+    dt: I64 = ts[idx] - ts[np.maximum(idx - 1, 0)]
+    if idx.size and idx[0] == 0:
+        dt[0] = 0 if prev_ts_ns is None else int(ts[0]) - prev_ts_ns
+    return dt
 
 
 def _previous(v: NDArray[np.generic], idx: I64, baseline: CounterBaseline | None) -> I64:
@@ -138,25 +150,16 @@ def _fix_negative(
     return neg[wrapped], neg[~wrapped]
 
 
-def _drop_implausible(
-    delta: I64,
-    multi: I64,
-    ts: I64,
-    baseline: CounterBaseline | None,
-    max_rate_per_s: float | None,
-) -> I64:
+def _drop_implausible(delta: I64, multi: I64, dt_ns: I64, max_rate_per_s: float | None) -> I64:
     """Zero steps faster than the machine can go; return their indices.
 
-    Only steps above the one-part slack can be implausible: ``multi`` (steps > 1) are checked.
+    Only steps above the one-part slack can be implausible: ``multi`` (steps > 1) are checked,
+    ``dt_ns`` being the time each of them took.
     """
-    cand = multi
-    if max_rate_per_s is None or cand.size == 0:
+    if max_rate_per_s is None or multi.size == 0:
         return np.empty(0, np.int64)
-    prev_ts = ts[np.maximum(cand - 1, 0)]
-    if baseline is not None:
-        prev_ts = np.where(cand == 0, baseline.ts_ns, prev_ts)
     # delta > floor(rate·dt·tol) + slack  <=>  delta - slack > rate·dt·tol  (delta is an integer)
-    allowed = (ts[cand] - prev_ts) * (max_rate_per_s * RATE_TOLERANCE * 1e-9)
-    bad: I64 = cand[delta[cand] - RATE_SLACK_PARTS > allowed]
+    allowed = dt_ns * (max_rate_per_s * RATE_TOLERANCE * 1e-9)
+    bad: I64 = multi[delta[multi] - RATE_SLACK_PARTS > allowed]
     delta[bad] = 0
     return bad

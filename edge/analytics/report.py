@@ -119,7 +119,7 @@ def machine_cycle_ends(series: Mapping[str, Series], params: MachineParams) -> I
         d = counter_deltas(
             ts, v, width_bits=params.counter_width_bits, max_rate_per_s=params.max_rate_per_s
         )
-        return spread_cycle_ends(ts, d.delta, multi=d.multi)
+        return spread_cycle_ends(ts, d.delta, multi=d.multi, multi_dt_ns=d.multi_dt_ns)
     if "cycle" in series:
         return rising_edges(*series["cycle"])
     return as_i64([])

@@ -170,7 +170,9 @@ def test_counter_and_cycles_match_reference(
     want_ends = ref.cycle_ends(ts, want)
     for dense_fraction in (10**9, 0):  # every series expanded densely, then none
         with patch.object(cycles, "DENSE_FRACTION", dense_fraction):
-            ends = cycle_ends(np.array(ts, np.int64), d.delta, multi=d.multi)
+            ends = cycle_ends(
+                np.array(ts, np.int64), d.delta, multi=d.multi, multi_dt_ns=d.multi_dt_ns
+            )
         assert ends.tolist() == want_ends
     assert d.multi.tolist() == [i for i, x in enumerate(want) if x > 1]
 
@@ -190,7 +192,7 @@ def test_chunked_equals_whole(
     if k == 0:
         return  # the whole series has no baseline for its first sample either
     prev = int(ts[k - 1])
-    ends_a = cycle_ends(ts[:k], a.delta, multi=a.multi)
-    ends_b = cycle_ends(ts[k:], b.delta, prev_ts_ns=prev, multi=b.multi)
-    whole_ends = cycle_ends(ts, whole.delta, multi=whole.multi)
+    ends_a = cycle_ends(ts[:k], a.delta, multi=a.multi, multi_dt_ns=a.multi_dt_ns)
+    ends_b = cycle_ends(ts[k:], b.delta, prev_ts_ns=prev, multi=b.multi, multi_dt_ns=b.multi_dt_ns)
+    whole_ends = cycle_ends(ts, whole.delta, multi=whole.multi, multi_dt_ns=whole.multi_dt_ns)
     assert np.concatenate((ends_a, ends_b)).tolist() == whole_ends.tolist()
