@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,18 @@ COLUMNS = ("ts", "machine", "signal", "value")
 _MAX_LISTED = 5  # bad rows listed in an error; the rest are counted
 _EPOCH_S_LIMIT = 9.2e9  # int64 nanoseconds end in 2262; beyond that it was not seconds
 Where = Callable[[int], str]  # row index -> how the error names that row
-Columns = tuple[NDArray[np.int64], pa.ChunkedArray, pa.ChunkedArray, NDArray[np.float64]]
+_NAMES = pa.dictionary(pa.int32(), pa.string())  # machine and signal: few names, many rows
+
+
+class Columns(NamedTuple):
+    """A checked trace, not yet sorted: names as codes (rank in the sorted ``machines``)."""
+
+    ts_ns: NDArray[np.int64]
+    machine_codes: NDArray[np.int64]
+    machines: list[str]
+    signal_codes: NDArray[np.int64]
+    signals: list[str]
+    values: NDArray[np.float64]
 
 
 class TraceError(Exception):
@@ -81,13 +93,10 @@ def read_trace(path: str | Path) -> Trace:
     if not path.is_file():
         raise TraceError(f"{path}: file not found")
     try:
-        if _is_parquet(path):
-            ts_ns, machine, signal, values = _read_parquet(path)
-        else:
-            ts_ns, machine, signal, values = _read_csv(path)
+        columns = _read_parquet(path) if _is_parquet(path) else _read_csv(path)
     except pa.ArrowException as exc:
         raise TraceError(f"{path}: cannot read the trace: {exc}") from None
-    return _build(ts_ns, machine, signal, values)
+    return _build(columns)
 
 
 def _is_parquet(path: Path) -> bool:
@@ -98,7 +107,7 @@ def _is_parquet(path: Path) -> bool:
 
 
 def _types(ts: pa.DataType) -> dict[str, pa.DataType]:
-    return {"ts": ts, "machine": pa.string(), "signal": pa.string(), "value": pa.float64()}
+    return {"ts": ts, "machine": _NAMES, "signal": _NAMES, "value": pa.float64()}
 
 
 def _require_columns(path: Path, names: Sequence[str]) -> None:
@@ -175,8 +184,10 @@ def _csv_table(path: Path, types: Mapping[str, pa.DataType], threads: bool = Tru
 
 
 def _read_parquet(path: Path) -> Columns:
-    _require_columns(path, pq.read_schema(path).names)
-    table = pq.read_table(path, columns=list(COLUMNS))
+    schema = pq.read_schema(path)
+    _require_columns(path, schema.names)
+    text = [c for c in ("machine", "signal") if pa.types.is_string(schema.field(c).type)]
+    table = pq.read_table(path, columns=list(COLUMNS), read_dictionary=text)
     ts_type = table.schema.field("ts").type
     epoch = not pa.types.is_timestamp(ts_type)
     if pa.types.is_timestamp(ts_type):
@@ -187,12 +198,18 @@ def _read_parquet(path: Path) -> Columns:
         ts_to = ts_type if pa.types.is_decimal(ts_type) else pa.float64()
     types = _types(ts_to)
     try:
-        table = pa.table({c: pc.cast(table.column(c), types[c]) for c in COLUMNS})
+        table = pa.table({c: _cast(table.column(c), types[c]) for c in COLUMNS})
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         text = pa.table({c: pc.cast(table.column(c), pa.string()) for c in COLUMNS})
         _raise_bad_conversions(path, text, types, _parquet_row)
         raise
     return _checked(path, table, epoch, _parquet_row)
+
+
+def _cast(column: pa.ChunkedArray, to: pa.DataType) -> pa.ChunkedArray:
+    if to == _NAMES and not pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())  # numbers as machine names, say
+    return column.cast(to)
 
 
 def _parquet_row(i: int) -> str:
@@ -208,10 +225,12 @@ def _csv_line(i: int) -> str:
 
 def _checked(path: Path, table: pa.Table, epoch: bool, where: Where) -> Columns:
     """Columns as arrays, after checking (vectorised) that no row has a missing part."""
+    machine_codes, machines = _codes(table.column("machine"))
+    signal_codes, signals = _codes(table.column("signal"))
     problems = {
         "no ts": pc.is_null(table.column("ts"), nan_is_null=True),
-        "empty machine": _empty(table.column("machine")),
-        "empty signal": _empty(table.column("signal")),
+        "empty machine": machine_codes < 0,
+        "empty signal": signal_codes < 0,
         "no value (empty or NaN)": pc.is_null(table.column("value"), nan_is_null=True),
     }
     if epoch:
@@ -225,7 +244,7 @@ def _checked(path: Path, table: pa.Table, epoch: bool, where: Where) -> Columns:
     else:
         ts_ns = table.column("ts").cast(pa.int64()).to_numpy()
     values = table.column("value").to_numpy().astype(np.float64, copy=False)
-    return ts_ns, table.column("machine"), table.column("signal"), values
+    return Columns(ts_ns, machine_codes, machines, signal_codes, signals, values)
 
 
 def _epoch_ns(seconds: pa.ChunkedArray) -> NDArray[np.int64]:
@@ -243,10 +262,6 @@ def _epoch_ns(seconds: pa.ChunkedArray) -> NDArray[np.int64]:
     fraction_ns = np.round((floats - whole) * 1e9).astype(np.int64)
     ns: NDArray[np.int64] = whole.astype(np.int64) * 1_000_000_000 + fraction_ns
     return ns
-
-
-def _empty(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.or_kleene(pc.is_null(column), pc.equal(pc.utf8_length(column), 0))
 
 
 def _raise_masked(
@@ -313,23 +328,25 @@ def _bad_rows_message(path: Path, lines: Sequence[str], total: int) -> str:
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[str]]:
-    """Each row's rank in the sorted distinct names, and the names."""
-    encoded = pc.dictionary_encode(column)
-    if encoded.num_chunks == 0:
+    """Each row's rank among the sorted distinct names (-1: null or empty), and those names."""
+    unified = pa.table({"names": column}).unify_dictionaries().column("names")
+    if unified.num_chunks == 0:
         return np.empty(0, np.int64), []
-    # One memo table serves every chunk: the last chunk's dictionary holds every name.
-    names = encoded.chunk(encoded.num_chunks - 1).dictionary.to_pylist()
-    codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]).astype(np.int64)
-    rank = np.empty(len(names), np.int64)
-    rank[np.argsort(np.array(names, dtype=object))] = np.arange(len(names))
-    return rank[codes], sorted(names)
+    names: list[str] = unified.chunk(0).dictionary.to_pylist()
+    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in unified.chunks])
+    kept = sorted((i for i, name in enumerate(names) if name), key=names.__getitem__)
+    rank = np.full(len(names) + 1, -1, np.int64)  # the extra last entry: code -1 (null) -> -1
+    rank[kept] = np.arange(len(kept))
+    return rank[codes], [names[i] for i in kept]
 
 
 def _sort_order(key: NDArray[np.int64], ts_ns: NDArray[np.int64]) -> NDArray[np.intp]:
     """Row order by (key, ts): a stable sort by ts, then a stable one by key (a radix sort when
     the keys fit 16 bits, which they do unless a trace has more than 65,536 signals)."""
-    by_ts = np.argsort(ts_ns, kind="stable")
     small = key.astype(np.uint16) if len(key) and key.max() < 1 << 16 else key
+    if np.all(ts_ns[1:] >= ts_ns[:-1]):  # time-ordered, signals interleaved: a live export
+        return np.argsort(small, kind="stable")
+    by_ts = np.argsort(ts_ns, kind="stable")
     return by_ts[np.argsort(small[by_ts], kind="stable")]
 
 
@@ -345,15 +362,14 @@ def _values_sorted_within_ties(
     return values
 
 
-def _build(
-    ts_ns: NDArray[np.int64],
-    machine: pa.ChunkedArray,
-    signal: pa.ChunkedArray,
-    values: NDArray[np.float64],
-) -> Trace:
-    m_codes, machines = _codes(machine)
-    s_codes, signals = _codes(signal)
-    key = m_codes * max(len(signals), 1) + s_codes
+def _build(columns: Columns) -> Trace:
+    ts_ns, values, machines, signals = (
+        columns.ts_ns,
+        columns.values,
+        columns.machines,
+        columns.signals,
+    )
+    key = columns.machine_codes * max(len(signals), 1) + columns.signal_codes
     same_key = key[1:] == key[:-1]
     step = np.diff(ts_ns)
     out_of_order = bool(np.any(key[1:] < key[:-1]) or np.any(same_key & (step < 0)))
@@ -377,7 +393,7 @@ def _build(
     }
     ts_ns.flags.writeable = False
     values.flags.writeable = False
-    rows = len(machine)
+    rows = len(columns.ts_ns)
     return Trace(ts_ns, values, index, rows_read=rows, duplicates_dropped=rows - len(ts_ns))
 
 
