@@ -120,14 +120,15 @@ def machine_cycle_ends(series: Mapping[str, Series], params: MachineParams) -> I
             ts, v, width_bits=params.counter_width_bits, max_rate_per_s=params.max_rate_per_s
         )
         return spread_cycle_ends(ts, d.delta, multi=d.multi, multi_dt_ns=d.multi_dt_ns)
-    if "cycle" in series:
+    if _has(series, "cycle"):
         return rising_edges(*series["cycle"])
     return as_i64([])
 
 
 def _quality_points(series: Mapping[str, Series], params: MachineParams) -> tuple[I64, I64, bool]:
-    name = "reject" if "reject" in series else "good" if "good" in series else None
-    if name is None or not len(series[name][0]):
+    """Where the reject (else the good) counter moved, and by how much."""
+    name = "reject" if _has(series, "reject") else "good" if _has(series, "good") else None
+    if name is None:
         return as_i64([]), as_i64([]), False
     ts, v = series[name]
     d = counter_deltas(ts, v, width_bits=params.counter_width_bits).delta
@@ -180,7 +181,8 @@ def analyze_machine(
 ) -> list[WindowReport]:
     """OEE reports of ``machine`` for every window of ``by`` in ``[start_ns, end_ns)``.
 
-    ``by`` is ``"shift"``, ``"hour"``, ``"day"`` or explicit :class:`Windows`. Without any shift
+    ``by`` is ``"shift"``, ``"hour"``, ``"day"`` or explicit :class:`Windows` (inside
+    ``[start_ns, end_ns)``: the calendar is laid out over that period). Without any shift
     the plant works around the clock: every hour is planned (one "all day" shift).
     ``observed_until_ns`` extends the observed span past the last sample: sources that report by
     exception (MQTT) are silent while nothing changes, yet were watched until then (the end of

@@ -139,3 +139,11 @@ def test_without_shifts_every_hour_is_planned() -> None:
     assert len(reps) == 8 and all(r.planned_s == 3600 for r in reps)
     [day] = analyze_machine("m", _machine(parts), PARAMS, [], UTC_TZ, T0, T1, "shift")
     assert day.shift == "all day" and day.planned_s == 8 * 3600
+
+
+def test_a_cycle_bit_counts_one_part_per_rising_edge() -> None:
+    ts = polls(T0, T1, 5.0)  # the bit is high for one poll in two: a part every 10 s
+    bit = (np.arange(ts.size) % 2).astype(np.float64)
+    [rep] = analyze_machine("m", {"cycle": (ts, bit)}, PARAMS, [SHIFT], UTC_TZ, T0, T1)
+    assert rep.total == 8 * 360 and rep.stop_s == 0
+    assert rep.performance == pytest.approx(rep.total * 10 / rep.run_s)
