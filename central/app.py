@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -52,6 +53,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             notifier=notifier,
             tokens=TokenCache(settings.token_cache_s),
             failed_auth=FailedAuthLog(),
+            ingest_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
         )
         scheduler = start_jobs(settings, sessions) if settings.jobs_enabled else None
         try:

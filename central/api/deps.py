@@ -7,6 +7,7 @@ Every check is written once here and used as an ``Annotated`` alias in the route
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -40,6 +41,9 @@ class Runtime:
     notifier: DispatchNotifier
     tokens: TokenCache
     failed_auth: FailedAuthLog
+    # SQLite has one writer: ingest transactions of this process queue on a lock instead of
+    # spinning in SQLite's busy handler (which sleeps up to 100 ms per retry).
+    ingest_lock: threading.Lock | None = None
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -63,7 +63,7 @@ async def post_records(
         raise RequestValidationError(jsonable_encoder(exc.errors(include_url=False))) from exc
 
     def run() -> AckReply:
-        with runtime.sessions() as session:
+        with runtime.ingest_lock or contextlib.nullcontext(), runtime.sessions() as session:
             return ingest_batch(
                 session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC)
             )
