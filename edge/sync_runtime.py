@@ -71,6 +71,7 @@ class EdgeSync:
                 agent.config,
                 agent.writer,
                 on_dispatch=self._on_dispatch,
+                send_hello=False,  # the agent records its hello at start-up
                 **sync_options,  # type: ignore[arg-type]
             )
         self.downlink = Downlink(

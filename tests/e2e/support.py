@@ -21,7 +21,7 @@ ORDERS = (
     OrderSeed("WO-1001", "BRACKET-10", 40, "press-01", "ACME", 1),
     OrderSeed("WO-1004", "BRACKET-10", 25, "press-01", "CASA", 3),
     OrderSeed("WO-2001", "SHAFT-20", 30, "lathe-02", "BOLT", 2),
-    OrderSeed("WO-3001", "PANEL-30", 40, "oven-03", "CASA", 2),
+    OrderSeed("WO-3001", "PANEL-30", 20, "oven-03", "CASA", 2),
 )
 BOM = {"BRACKET-10": {"SHEET-2MM": 1.0, "RIVET-M4": 4.0}, "SHAFT-20": {"BAR-40": 0.25},
        "PANEL-30": {"RESIN-7": 0.5}}  # fmt: skip
