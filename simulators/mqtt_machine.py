@@ -103,6 +103,8 @@ class MqttMachine:
         self._client: mqtt.Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = asyncio.Event()
+        self._connack = asyncio.Event()  # first CONNACK, accepted or not
+        self._refusal: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._sessions = 0
 
@@ -144,16 +146,21 @@ class MqttMachine:
         client.on_message = self._on_message
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         try:
+            if self.tls:
+                await asyncio.to_thread(self._tls_preflight)
             await asyncio.to_thread(client.connect, self.host, self.port, 30)
         except (OSError, ValueError) as exc:
             raise BrokerError(f"mqtt: cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._client = client
         client.loop_start()
         try:
-            await asyncio.wait_for(self._connected.wait(), timeout=10)
+            await asyncio.wait_for(self._connack.wait(), timeout=10)
         except TimeoutError as exc:
             await self._close()
             raise BrokerError(f"mqtt: no CONNACK from {self.host}:{self.port}") from exc
+        if self._refusal is not None:
+            await self._close()
+            raise BrokerError(f"mqtt: {self.host}:{self.port} refused us: {self._refusal}")
         self._task = asyncio.create_task(self._run(), name="mqtt-machine-tick")
         log.info("MQTT machines publishing to %s:%d", self.host, self.port)
         return self
@@ -177,6 +184,15 @@ class MqttMachine:
             with contextlib.suppress(RuntimeError, ValueError):
                 await asyncio.to_thread(info.wait_for_publish, 2.0)
         await self._close()
+
+    def _tls_preflight(self) -> None:
+        """Handshake once with our own socket: paho leaks its socket when its handshake fails."""
+        context = ssl.create_default_context(cafile=self._ca_file)
+        with (
+            socket.create_connection((self.host, self.port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=self.host),
+        ):
+            pass
 
     def cut_connection(self) -> None:
         """Fault injection: drop the TCP connection without an MQTT DISCONNECT.
@@ -207,12 +223,13 @@ class MqttMachine:
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any
     ) -> None:
+        assert self._loop is not None
         if rc.is_failure:
             log.warning("mqtt: broker refused connection: %s", rc)
+            self._loop.call_soon_threadsafe(self._refused, str(rc))
             return
         if self._has_sparkplug():
             client.subscribe(self.sparkplug.topic("NCMD"), qos=1)
-        assert self._loop is not None
         self._loop.call_soon_threadsafe(self._session_started)
 
     def _on_disconnect(
@@ -228,7 +245,13 @@ class MqttMachine:
             self._loop.call_soon_threadsafe(self._births)
 
     # -- asyncio side --------------------------------------------------------------------------
+    def _refused(self, reason: str) -> None:
+        if not self._connack.is_set():
+            self._refusal = reason
+            self._connack.set()
+
     def _session_started(self) -> None:
+        self._connack.set()
         self._sessions += 1
         self._connected.set()
         for p in self._publishers:
