@@ -22,7 +22,9 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is active its event loop counts as
+# running in this thread, which would break every asyncio test that pytest runs after it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         unavailable(f"no Chromium at {CHROMIUM} (apt install chromium or set ATELIER_CHROMIUM)")

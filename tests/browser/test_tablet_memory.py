@@ -3,6 +3,9 @@ behaviour, wrong PIN, accessibility basics at 1280x800 landscape and 800x1280 po
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +14,7 @@ from fastapi import FastAPI
 
 from edge.tablet import TabletSettings, create_tablet_router
 from edge.tablet.memory import MemoryTabletServices
+from edge.tablet.models import OrderAction
 from tests.browser import checks
 from tests.browser.harness import ARTIFACTS, AppServer
 from tests.support.services import free_port
@@ -112,3 +116,49 @@ def test_accessibility_basics(browser: Any, served: tuple[str, Any], size: tuple
             page.screenshot(path=str(ARTIFACTS / "machine-fr-portrait.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture
+def served_fast() -> Iterator[tuple[str, MemoryTabletServices]]:
+    """Board polling every 0.5 s and a 3 s idle timeout, to see both happen."""
+    services = plant.services()
+    app = FastAPI()
+    settings = TabletSettings(poll_s=0.5, idle_timeout_s=3)
+    app.include_router(create_tablet_router(services, plant.operators(), settings))
+    with AppServer(app, free_port()) as server:
+        yield server.url, services
+
+
+def test_board_refreshes_by_itself(page: Any, served_fast: tuple[str, Any]) -> None:
+    base, services = served_fast
+    page.goto(f"{base}/tablet/")
+    tile = page.locator("[data-machine=press-01]")
+    assert "No active order" in tile.inner_text()
+
+    def start() -> None:  # another tablet starts the order
+        asyncio.run(
+            services.order_action(
+                machine_id="press-01",
+                order="WO-1001",
+                action=OrderAction.start,
+                operator="op-23",
+                key="x",
+            )
+        )
+
+    worker = threading.Thread(target=start)
+    worker.start()
+    worker.join()
+    page.wait_for_function(
+        "() => document.querySelector('[data-machine=press-01]').innerText.includes('WO-1001')",
+        timeout=5000,
+    )
+
+
+def test_idle_operator_is_logged_out(page: Any, served_fast: tuple[str, Any]) -> None:
+    base, _ = served_fast
+    checks.login(page, base, operator="op-17", pin="1234", machine="press-01")
+    page.wait_for_url(re.compile(r"/tablet/login\?expired=1"), timeout=8000)
+    assert "inactivity" in page.locator("#login-message").inner_text()
+    page.goto(f"{base}/tablet/machines/press-01")
+    assert "/tablet/login" in page.url  # the server refuses the old session too

@@ -15,11 +15,12 @@
   // that the next person does not act under the previous operator's name.
   var timer = null;
   function arm() {
-    var body = document.body;
+    var idle = document.getElementById("idle");
     if (timer) clearTimeout(timer);
-    if (!body || !body.dataset.idleS) return;
-    timer = setTimeout(function () { window.location.href = body.dataset.expiredUrl; },
-                       parseInt(body.dataset.idleS, 10) * 1000);
+    timer = null;
+    if (!idle) return;
+    timer = setTimeout(function () { window.location.href = idle.dataset.expiredUrl; },
+                       parseInt(idle.dataset.idleS, 10) * 1000);
   }
   ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, arm, true); });
   document.addEventListener("DOMContentLoaded", arm);
