@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,17 +27,18 @@ from central.api.deps import Runtime
 from central.contract import API_VERSION, RecordBatch
 from central.db.engine import make_engine, make_sessionmaker
 from central.db.migrate import migrate
+from central.domain.errors import DomainError
 from central.errors import CentralError
 from central.jobs import start_jobs
 from central.notify import DispatchNotifier
 from central.security import FailedAuthLog, TokenCache
-from central.settings import CentralSettings
+from central.settings import CONFIG_ENV, CentralSettings, load_settings
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: CentralSettings | None = None) -> FastAPI:
-    settings = settings or CentralSettings()
+    settings = settings or load_settings(os.environ.get(CONFIG_ENV))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,6 +77,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     )
     app.add_exception_handler(CentralError, _central_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DomainError, _planning_error)
     for module in (sync, work_orders, catalog, machines, reports):
         app.include_router(module.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
@@ -116,6 +119,12 @@ async def health(request: Request) -> JSONResponse:
 async def _central_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CentralError)
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+
+async def _planning_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The stored plan data breaks a planning rule (e.g. a negative quantity): say which.
+    log.warning("planning input rejected: %s", exc)
+    return JSONResponse({"detail": f"planning data rejected: {exc}"}, status_code=409)
 
 
 async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from central.settings import CentralSettings
+from pydantic import ValidationError
+
+from central.settings import CONFIG_ENV, CentralSettings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atelier-central", description=__doc__)
+    parser.add_argument(
+        "--config",
+        default=os.environ.get(CONFIG_ENV),
+        help=f"YAML settings file (env {CONFIG_ENV}); ATELIER_CENTRAL_* variables override it",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve the API (uvicorn)")
     run.add_argument("--host", help="default: ATELIER_CENTRAL_HOST or 127.0.0.1")
@@ -27,7 +35,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = CentralSettings()
+    try:
+        settings = load_settings(args.config)
+    except (FileNotFoundError, ValidationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.config:  # the uvicorn workers build their app from the same file
+        os.environ[CONFIG_ENV] = str(args.config)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

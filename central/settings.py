@@ -1,9 +1,20 @@
-"""Settings of the central service, read once from ``ATELIER_CENTRAL_*`` environment variables."""
+"""Settings of the central service: ``ATELIER_CENTRAL_*`` environment variables, optionally
+over a YAML file (``atelier-central --config config/central.yaml``). Secrets (a database
+password inside ``database_url``) belong in the environment, not in the file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_ENV = "ATELIER_CENTRAL_CONFIG"
 
 
 class CentralSettings(BaseSettings):
@@ -24,3 +35,31 @@ class CentralSettings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     migrate_on_start: bool = False
     log_level: str = "INFO"
+
+
+def load_settings(path: str | Path | None = None) -> CentralSettings:
+    """Settings from ``path`` (YAML, keys as the field names) with ``ATELIER_CENTRAL_*``
+    environment variables taking precedence; without a path, from the environment only."""
+    if path is None:
+        return CentralSettings()
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"central config {file} not found")
+
+    class FromFile(CentralSettings):
+        model_config = SettingsConfigDict(
+            env_prefix="ATELIER_CENTRAL_", frozen=True, extra="forbid", yaml_file=file
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    return FromFile()

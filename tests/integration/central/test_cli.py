@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -11,8 +16,10 @@ from central.cli import main
 from central.db.engine import make_engine, make_sessionmaker
 from central.db.tables import ApiToken, Edge
 from central.security import hash_token, lookup_token
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.integration
+CONFIG = Path(__file__).resolve().parents[3] / "config" / "central.yaml"
 
 
 def test_migrate_and_create_token(
@@ -38,3 +45,32 @@ def test_migrate_and_create_token(
     finally:
         engine.dispose()
     assert main(["create-token", "--role", "viewer", "--name", "x", "--edge", "e"]) == 2
+
+
+def test_run_serves_with_the_example_config(tmp_path: Path) -> None:
+    """``atelier-central --config config/central.yaml run``: migrates, serves, jobs running."""
+    port = free_port()
+    script = Path(sys.executable).with_name("atelier-central")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "central.cli"]
+    env = {**os.environ, "ATELIER_CENTRAL_PORT": str(port), "ATELIER_CENTRAL_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(CONFIG), "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "central did not start"
+                time.sleep(0.2)
+        assert health.json()["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/items").status_code == 401
+        assert (tmp_path / "central.db").exists()  # the config's relative SQLite path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stderr:
+            proc.stderr.close()
