@@ -9,6 +9,7 @@ Pipeline for one machine (all times int64 UTC ns)::
     shift_plan(shifts, tz, start, end)   -> planned and break intervals, shift instances
     window_figures(timeline, windows)    -> per-window times and counts
     analyze_machine(...)                 -> list[WindowReport] (all of the above)
+    stop_events(series, params, ...)     -> list[StopEvent] (for operator reasons, `stop` records)
 
 Incremental use: ``counter_deltas(..., baseline=previous.baseline)`` and
 ``cycle_ends(..., prev_ts_ns=previous.baseline.ts_ns)`` give, chunk by chunk, exactly the
@@ -20,6 +21,7 @@ from __future__ import annotations
 from edge.analytics.calendar import BreakSpec, ShiftLike, ShiftPlan, ShiftSpec, shift_plan
 from edge.analytics.counters import CounterBaseline, CounterDeltas, counter_deltas
 from edge.analytics.cycles import cycle_ends, cycle_times_s, rising_edges
+from edge.analytics.events import StopEvent, stop_events
 from edge.analytics.intervals import Intervals
 from edge.analytics.oee import Timeline, WindowFigures, window_figures
 from edge.analytics.report import (
@@ -47,6 +49,7 @@ __all__ = [
     "ShiftPlan",
     "ShiftSpec",
     "StateIntervals",
+    "StopEvent",
     "Timeline",
     "WindowFigures",
     "WindowReport",
@@ -64,6 +67,7 @@ __all__ = [
     "shift_plan",
     "shift_windows",
     "state_intervals",
+    "stop_events",
     "window_figures",
     "windows_by",
 ]

@@ -97,7 +97,7 @@ class WindowReport:
         return d
 
 
-def _has(series: Mapping[str, Series], name: str) -> bool:
+def has_samples(series: Mapping[str, Series], name: str) -> bool:
     return name in series and len(series[name][0]) > 0
 
 
@@ -105,7 +105,7 @@ def observed_span(series: Mapping[str, Series]) -> tuple[int, int] | None:
     """First and last timestamp over the signals that matter, or ``None`` without samples."""
     firsts, lasts = [], []
     for name in SPAN_SIGNALS:
-        if _has(series, name):
+        if has_samples(series, name):
             ts = series[name][0]
             firsts.append(int(ts[0]))
             lasts.append(int(ts[-1]))
@@ -114,20 +114,26 @@ def observed_span(series: Mapping[str, Series]) -> tuple[int, int] | None:
 
 def machine_cycle_ends(series: Mapping[str, Series], params: MachineParams) -> I64:
     """Cycle ends from ``count`` (preferred) or the rising edges of ``cycle``."""
-    if _has(series, "count"):
+    if has_samples(series, "count"):
         ts, v = series["count"]
         d = counter_deltas(
             ts, v, width_bits=params.counter_width_bits, max_rate_per_s=params.max_rate_per_s
         )
         return spread_cycle_ends(ts, d.delta, multi=d.multi, multi_dt_ns=d.multi_dt_ns)
-    if _has(series, "cycle"):
+    if has_samples(series, "cycle"):
         return rising_edges(*series["cycle"])
     return as_i64([])
 
 
 def _quality_points(series: Mapping[str, Series], params: MachineParams) -> tuple[I64, I64, bool]:
     """Where the reject (else the good) counter moved, and by how much."""
-    name = "reject" if _has(series, "reject") else "good" if _has(series, "good") else None
+    name = (
+        "reject"
+        if has_samples(series, "reject")
+        else "good"
+        if has_samples(series, "good")
+        else None
+    )
     if name is None:
         return as_i64([]), as_i64([]), False
     ts, v = series[name]
@@ -146,11 +152,11 @@ def build_timeline(
     lo, hi = span
     ends = machine_cycle_ends(series, params)
     gaps = classify_gaps(ends, lo, hi, params.limits)
-    if not (_has(series, "count") or _has(series, "cycle")):
+    if not (has_samples(series, "count") or has_samples(series, "cycle")):
         # Nothing counts parts: silence proves nothing, only a state signal can say "stopped".
         gaps = GapClasses(gaps.ends, gaps.slow_cum_ns, Intervals.empty(), Intervals.empty())
     states = StateIntervals.empty()
-    if _has(series, "state"):
+    if has_samples(series, "state"):
         states = state_intervals(*series["state"], hi)
     planned_here = planned.clip(lo, hi).minus(states.planned_stop)
     rej_ts, rej_n, counts_good = _quality_points(series, params)
