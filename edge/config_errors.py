@@ -206,12 +206,26 @@ def _messages(error: Any, loc: Loc, root: type[BaseModel]) -> Iterator[tuple[Loc
         yield (), f"has value {show(value)}. {_tidy(str(error['msg']))}"
 
 
+_WORDING = (  # pydantic's words -> the YAML author's
+    (re.compile(r"^Input should be"), "Must be"),
+    (re.compile(r"^Input is not a valid path.*"), "Must be a path"),
+    (re.compile(r"a valid tuple"), "a list"),
+    (
+        re.compile(r"a valid dictionary( or (instance of \w+|object to extract fields from))?"),
+        "a mapping",
+    ),
+)
+
+
 def _tidy(msg: str) -> str:
-    msg = msg.replace("Input should be", "Must be").replace("a valid tuple", "a list")
-    return msg.replace("a valid dictionary", "a mapping").rstrip(".")
+    for pattern, words in _WORDING:
+        msg = pattern.sub(words, msg)
+    return msg.rstrip(".")
 
 
 def _unknown_key(key: str, value: object, known: list[str] | None) -> str:
+    if key == "pin":
+        return "is not read from the file: give the SHA-256 hex digest of the PIN as pin_sha256"
     if key in _SECRET_KEYS:
         # The value is a secret: never echo it.
         return (

@@ -555,6 +555,13 @@ def test_badges_are_unique_and_not_shown() -> None:
     assert "B-77" not in str(issues)
 
 
+def test_a_literal_pin_is_refused_without_echoing_it() -> None:
+    config = good()
+    config["operators"] = [{"id": "op-1", "name": "Ann", "pin": "4321"}]
+    message = issues_of(config)["operators[0].pin"]
+    assert "pin_sha256" in message and "4321" not in message
+
+
 def test_operator_repr_hides_credentials() -> None:
     config = load_config(EXAMPLE)
     assert config.operators[0].pin_sha256 is not None
