@@ -297,6 +297,13 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "'morning'",
     ),
     (
+        "signal not a mapping",
+        setter(*OPC, "signals", "count", value="ns=2;s=X"),
+        "machines[0].source.signals.count",
+        "has value 'ns=2;s=X'. Must be a mapping",
+    ),
+    ("data_dir not a path", setter("edge", "data_dir", value=5), "edge.data_dir", "Must be a path"),
+    (
         "opcua security incomplete",
         setter(*OPC, "security", value={"policy": "Basic256Sha256"}),
         "machines[0].source.security.certificate",
