@@ -160,5 +160,8 @@ def main(argv: list[str]) -> int:
         f"{r['dense'] / r['dense_add']:.1f}x np.add of that length"
     )
     met = ratio <= 10 and speedup >= 10
-    print("targets met" if met else "TARGETS MISSED")
+    if args.smoke:
+        print("smoke run: sizes too small to judge the figures")
+    else:
+        print("targets met" if met else "TARGETS MISSED")
     return 0 if met or args.smoke else 1
