@@ -325,12 +325,10 @@ def check_config_command(path: str | Path) -> int:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
+        # One write each: a reader that stops early (`| head`) gets no broken-pipe traceback.
+        print("\n".join(exc.lines()), file=sys.stderr)
         return 2
-    print("ok")
-    for line in summary(config):
-        print(line)
+    print("\n".join(["ok", *summary(config)]))
     return 0
 
 
