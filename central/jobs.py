@@ -45,7 +45,7 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
                 [{"n": n, "e": e} for n, e in sorted(changed.items())],
             )
             bump_for_machines(session, {p.orders[n].machine for n in changed})
-        sales = [{"n": n, "e": s.eta} for n, s in sorted(p.sales.items())]
+        sales = [{"n": n, "e": s.eta} for n, s in sorted(p.result.sales_orders.items())]
         if sales:
             conn.execute(
                 update(t.SalesOrder)
@@ -72,7 +72,7 @@ def refresh_alerts(sessions: sessionmaker[Session], now: datetime) -> None:
                 f"{a.days_late} day(s) after its {a.commitment_kind} date "
                 f"{a.commitment:%Y-%m-%d %H:%M}",
             )
-            for a in p.late
+            for a in p.result.late
         ]
         raise_alerts(conn, now, late)
         resolve_missing(conn, now, "late_order", {k for k, *_ in late})
@@ -84,11 +84,11 @@ def refresh_alerts(sessions: sessionmaker[Session], now: datetime) -> None:
                 f"{s.item}: {s.shortage:g} short for {', '.join(s.orders_short)} "
                 f"(needed by {s.needed_by:%Y-%m-%d %H:%M} UTC); propose buying {s.suggested_qty:g}",
             )
-            for s in p.shortages
+            for s in p.result.shortages
         ]
         raise_alerts(conn, now, short)
         resolve_missing(conn, now, "shortage", {k for k, *_ in short})
-        _proposals(session, p.shortages, now)
+        _proposals(session, p.result.shortages, now)
         session.commit()
 
 

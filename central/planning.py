@@ -10,6 +10,7 @@ material shortages.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,27 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from central.db import tables as t
-from central.domain.alerts import LateAlert, PurchaseProposal, late_alerts, material_shortages
+from central.domain import plan as domain
 from central.domain.calendar import WorkingCalendar
-from central.domain.dispatch import DispatchRule, MachineQueue, dispatch
-from central.domain.eta import (
-    OrderEta,
-    SalesOrder,
-    SalesOrderEta,
-    sales_order_etas,
-    schedule_queues,
-)
+from central.domain.eta import OrderEta, SalesOrder
 from central.domain.orders import READY_STATUSES, ComponentNeed, OpenOrder
-from central.domain.stock import StockLot, stock_by_item
-from central.domain.throughput import (
-    NO_LOSS,
-    OeeReport,
-    ProductionReport,
-    cycle_estimate,
-    effective_cycle_s,
-    learn_cycle_times,
-    recent_efficiency,
-)
+from central.domain.stock import StockLot
+from central.domain.throughput import OeeReport, ProductionReport
 
 DEFAULT_CYCLE_S = 60.0  # an order whose machine and routing give no cycle at all
 LEARN_LOOKBACK = timedelta(days=14)
@@ -46,17 +32,20 @@ OEE_LOOKBACK = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The domain's plan and the orders it was built from."""
+
     now: datetime
     orders: dict[str, OpenOrder]
-    queues: dict[str, MachineQueue]
-    etas: dict[str, OrderEta]
-    sales: dict[str, SalesOrderEta]
-    late: tuple[LateAlert, ...]
-    shortages: tuple[PurchaseProposal, ...]
+    result: domain.Plan
+
+    @property
+    def etas(self) -> Mapping[str, OrderEta]:
+        return self.result.etas
 
     def rank(self, number: str) -> int | None:
+        """Position of the order in its machine's run sequence (1 = next); held ones last."""
         order = self.orders.get(number)
-        queue = self.queues.get(order.machine) if order else None
+        queue = self.result.queues.get(order.machine) if order else None
         if queue is None:
             return None
         seq = queue.sequence
@@ -124,67 +113,54 @@ def _consumed(session: Session, numbers: list[str]) -> dict[tuple[str, str], flo
     return {(str(wo), item): max(float(q or 0.0), 0.0) for wo, item, q in rows}
 
 
-def _cycles(
-    session: Session, orders: dict[str, OpenOrder], now: datetime
-) -> dict[tuple[str, str], float]:
-    since = now - LEARN_LOOKBACK
+def _production(session: Session, now: datetime) -> list[ProductionReport]:
     rows = session.execute(
         select(t.ProductionLog, t.WorkOrder.item)
         .join(t.WorkOrder, t.WorkOrder.number == t.ProductionLog.work_order)
-        .where(t.ProductionLog.period_end > since)
+        .where(t.ProductionLog.period_end > now - LEARN_LOOKBACK)
     ).all()
-    learned = learn_cycle_times(
+    return [
         ProductionReport(p.machine, item, p.period_end, p.good, p.scrap, p.run_s)
         for p, item in rows
-    )
-    oee = session.scalars(
-        select(t.OeeReport).where(t.OeeReport.window_end > now - OEE_LOOKBACK)
-    ).all()
-    efficiency = recent_efficiency(
-        (
-            OeeReport(
-                r.machine,
-                r.window_end,
-                r.planned_s,
-                min(r.run_s, r.planned_s),
-                min(r.performance, 1.0) if r.performance is not None else 1.0,
-            )
-            for r in oee
-        ),
-        now=now,
-    )
-    return {
-        (o.machine, o.item): effective_cycle_s(
-            cycle_estimate(learned, o.machine, o.item, o.ideal_cycle_s),
-            efficiency.get(o.machine, NO_LOSS),
+    ]
+
+
+def _oee(session: Session, now: datetime) -> list[OeeReport]:
+    rows = session.scalars(select(t.OeeReport).where(t.OeeReport.window_end > now - OEE_LOOKBACK))
+    return [
+        OeeReport(
+            r.machine,
+            r.window_end,
+            r.planned_s,
+            min(r.run_s, r.planned_s),
+            r.performance if r.performance is not None else 1.0,
         )
-        for o in orders.values()
-    }
+        for r in rows
+    ]
+
+
+def _incoming(session: Session) -> dict[str, float]:
+    """Purchases already ordered count as incoming stock for the shortage check."""
+    query = (
+        select(t.PurchaseProposal.item, func.sum(t.PurchaseProposal.qty))
+        .where(t.PurchaseProposal.status == "ordered")
+        .group_by(t.PurchaseProposal.item)
+    )
+    return {item: float(qty or 0.0) for item, qty in session.execute(query)}
 
 
 def plan(session: Session, *, now: datetime, calendar: WorkingCalendar | None = None) -> Plan:
-    calendar = calendar or WorkingCalendar.always()
+    """Plan every open order from ``now`` (24/7 calendar unless one is given)."""
     orders = load_open_orders(session)
-    stock = stock_by_item(StockLot(s.item, s.lot, s.qty) for s in session.scalars(select(t.Stock)))
-    cycles = _cycles(session, orders, now) if orders else {}
-    queues = dispatch(orders.values(), now=now, rule=DispatchRule.EDD, stock=stock, cycle_s=cycles)
-    notes = {h.number: h.reasons for q in queues.values() for h in q.held}
-    etas = schedule_queues(
-        orders.values(),
-        {m: q.sequence for m, q in queues.items()},
+    sales = session.scalars(select(t.SalesOrder).where(t.SalesOrder.status == "open")).all()
+    result = domain.build_plan(
+        list(orders.values()),
         now=now,
-        calendar=calendar,
-        cycle_s=cycles,
-        notes=notes,
+        calendar=calendar or WorkingCalendar.always(),
+        production=_production(session, now) if orders else (),
+        oee=_oee(session, now) if orders else (),
+        stock=[StockLot(s.item, s.lot, s.qty) for s in session.scalars(select(t.Stock))],
+        sales_orders=[SalesOrder(so.number, so.requested_date, so.promised_date) for so in sales],
+        incoming=_incoming(session),
     )
-    so_rows = session.scalars(select(t.SalesOrder).where(t.SalesOrder.status == "open")).all()
-    sales = sales_order_etas(
-        (SalesOrder(s.number, s.requested_date, s.promised_date) for s in so_rows),
-        orders.values(),
-        etas,
-    )
-    starts = {n: e.start for n, e in etas.items()}
-    shortages = material_shortages(orders.values(), stock, now=now, starts=starts)
-    return Plan(
-        now, orders, queues, etas, sales, late_alerts(etas.values(), sales.values()), shortages
-    )
+    return Plan(now, orders, result)
