@@ -77,6 +77,16 @@ async def order_action(machine_id: str, order: str, action: str, visit: VisitDep
     return await perform(visit, machine_id, act)
 
 
+@router.post(ACTIONS + "/{machine_id}/changes/{order}/confirm", response_class=HTMLResponse)
+async def confirm_change(machine_id: str, order: str, visit: VisitDep) -> Response:
+    async def act(session: Session, key: str, form: FormData) -> Receipt:
+        return await visit.ctx.services.confirm_change(
+            machine_id=machine_id, order=order, operator=session.operator, key=key
+        )
+
+    return await perform(visit, machine_id, act)
+
+
 @router.post(ACTIONS + "/{machine_id}/counts", response_class=HTMLResponse)
 async def declare_counts(machine_id: str, visit: VisitDep) -> Response:
     async def act(session: Session, key: str, form: FormData) -> Receipt:

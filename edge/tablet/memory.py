@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.tablet import plans, rules
-from edge.tablet.errors import UnknownMachine, UnknownStop
+from edge.tablet.errors import UnknownMachine, UnknownOrder, UnknownStop
 from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
     OrderAction,
+    OrderChange,
     PendingStop,
     QualityResult,
     QualitySpec,
@@ -43,6 +44,7 @@ class MemoryMachine:
     stops: list[PendingStop] = field(default_factory=list)
     specs: dict[str, list[QualitySpec]] = field(default_factory=dict)  # order -> specs
     results: list[QualityResult] = field(default_factory=list)
+    changes: list[OrderChange] = field(default_factory=list)
     series: ShiftSeries | None = None
     ideal_cycle_s: float = 1.0
 
@@ -81,6 +83,9 @@ class MemoryTabletServices:
 
     async def pending_stops(self, machine_id: str) -> Sequence[PendingStop]:
         return tuple(self._get(machine_id).stops)
+
+    async def order_changes(self, machine_id: str) -> Sequence[OrderChange]:
+        return tuple(self._get(machine_id).changes)
 
     async def quality_specs(self, machine_id: str) -> Sequence[QualitySpec]:
         m = self._get(machine_id)
@@ -127,6 +132,31 @@ class MemoryTabletServices:
             entry = rules.find_order(m.dispatch, order)
             assert plan.new_status is not None
             m.dispatch[m.dispatch.index(entry)] = dataclasses.replace(entry, status=plan.new_status)
+            self._refresh_tile(m)
+            return receipt
+
+        return await self._once.run(key, act)
+
+    async def confirm_change(
+        self, *, machine_id: str, order: str, operator: str, key: str
+    ) -> Receipt:
+        m = self._get(machine_id)
+
+        async def act() -> Receipt:
+            change = next((c for c in m.changes if c.work_order == order), None)
+            if change is None:
+                raise UnknownOrder(order=order)
+            receipt = self._store(
+                key, plans.confirm_change(change=change, operator=operator), self._clock()
+            )
+            entry = rules.find_order(m.dispatch, order)
+            if change.kind == "cancel":
+                m.dispatch.remove(entry)
+            else:
+                m.dispatch[m.dispatch.index(entry)] = dataclasses.replace(
+                    entry, qty=change.target or entry.qty
+                )
+            m.changes.remove(change)
             self._refresh_tile(m)
             return receipt
 

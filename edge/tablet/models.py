@@ -79,6 +79,18 @@ class DispatchEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderChange:
+    """Central cancelled or resized a RUNNING order: applied when the operator confirms it (or at
+    the order's end). ``kind``: "cancel" | "qty"; ``target``: the new quantity for "qty"."""
+
+    machine: str
+    work_order: str
+    kind: str
+    target: int | None
+    received: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PendingStop:
     """A stop that still needs a reason. ``end`` is None while the machine is still stopped."""
 

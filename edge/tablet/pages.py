@@ -30,10 +30,14 @@ async def machine_view(visit: Visit, machine_id: str) -> dict[str, Any]:
     """Everything the machine page shows, read from the services."""
     services = visit.ctx.services
     now = visit.ctx.now()
-    tile, dispatch, stops, specs, results, series = await asyncio.gather(
+    # two gathers: asyncio.gather is typed for at most six awaitables
+    tile, dispatch, stops, changes = await asyncio.gather(
         services.machine(machine_id),
         services.dispatch_list(machine_id),
         services.pending_stops(machine_id),
+        services.order_changes(machine_id),
+    )
+    specs, results, series = await asyncio.gather(
         services.quality_specs(machine_id),
         services.quality_results(machine_id),
         services.shift_series(machine_id, now),
@@ -45,6 +49,7 @@ async def machine_view(visit: Visit, machine_id: str) -> dict[str, Any]:
         "allowed": {d.number: rules.allowed_actions(d.status) for d in visible},
         "active": rules.active_order(dispatch),
         "stops": stops,
+        "changes": changes,
         "specs": specs,
         "results": results[:8],
         "chart": chart.geometry(series),

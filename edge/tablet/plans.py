@@ -18,6 +18,7 @@ from edge.tablet.errors import InvalidAction, InvalidInput
 from edge.tablet.models import (
     DispatchEntry,
     OrderAction,
+    OrderChange,
     OrderStatus,
     PendingStop,
     QualitySpec,
@@ -146,3 +147,13 @@ def quality(
         "verdict": spec.verdict(value),
     }
     return Plan("quality", recs, summary), spec
+
+
+def confirm_change(*, change: OrderChange, operator: str) -> Plan:
+    """The operator acknowledges central's change (the order logic applies it)."""
+    what = "cancel" if change.kind == "cancel" else f"qty {change.target}"
+    recs = records.change_confirmed(
+        machine=change.machine, order=change.work_order, what=what, operator=operator
+    )
+    summary = {"work_order": change.work_order, "change": change.kind, "target": change.target}
+    return Plan("change_confirmed", recs, summary)

@@ -143,3 +143,13 @@ def quality(
         "work_order": order,
     }
     return [body("declaration", decl, operator), body("quality", meas, operator)]
+
+
+def change_confirmed(*, machine: str, order: str, what: str, operator: str) -> Records:
+    decl = {
+        "machine": machine,
+        "action": "note",
+        "work_order": order,
+        "note": f"operator confirmed central's change: {what}",
+    }
+    return [body("declaration", decl, operator)]

@@ -19,6 +19,7 @@ from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
     OrderAction,
+    OrderChange,
     PendingStop,
     QualityResult,
     QualitySpec,
@@ -38,6 +39,8 @@ class TabletServices(Protocol):
 
     async def pending_stops(self, machine_id: str) -> Sequence[PendingStop]: ...
 
+    async def order_changes(self, machine_id: str) -> Sequence[OrderChange]: ...
+
     async def quality_specs(self, machine_id: str) -> Sequence[QualitySpec]: ...
 
     async def quality_results(self, machine_id: str) -> Sequence[QualityResult]: ...
@@ -51,6 +54,10 @@ class TabletServices(Protocol):
     # --- operator actions (stored in the outbox before they return) ----------------------
     async def order_action(
         self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
+    ) -> Receipt: ...
+
+    async def confirm_change(
+        self, *, machine_id: str, order: str, operator: str, key: str
     ) -> Receipt: ...
 
     async def declare_counts(

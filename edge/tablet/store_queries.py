@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge import orders as order_logic
 from edge.store import Store
 from edge.tablet.plans import Plan
 
@@ -193,4 +194,25 @@ def _change_order(con: Any, machine: str, change: tuple[str, str, int | None], t
     con.execute(
         "INSERT OR REPLACE INTO active_order VALUES (?, ?, ?, ?)",
         [machine, order if running else None, target if running else None, ts_ns],
+    )
+
+
+def confirm_and_store(
+    store: Store, *, machine: str, operator: str, key: str, plan: Plan, ts_ns: int
+) -> int:
+    """Apply central's change through the edge's order logic, then record who confirmed it.
+
+    Two transactions (the order logic owns its own), run back to back on the writer thread.
+    """
+    order = str(plan.summary["work_order"])
+    if not order_logic.confirm_change(store, machine=machine, work_order=order, now_ns=ts_ns):
+        raise LookupError(order)
+    return store_action(
+        store,
+        machine=machine,
+        operator=operator,
+        key=key,
+        plan=plan,
+        ts_ns=ts_ns,
+        extra={"work_order": order},
     )

@@ -13,18 +13,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, TypeVar
 
+from edge import orders as order_logic
 from edge.config import EdgeConfig, MachineConfig
 from edge.runtime.analysis import Calendar, current_shift
 from edge.store import StoreError
 from edge.tablet import plans, rules
 from edge.tablet import store_queries as q
 from edge.tablet.config import reasons_from_config
-from edge.tablet.errors import StoreUnavailable, UnknownMachine, UnknownStop
+from edge.tablet.errors import StoreUnavailable, UnknownMachine, UnknownOrder, UnknownStop
 from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
     Oee,
     OrderAction,
+    OrderChange,
     OrderStatus,
     PendingStop,
     QualityResult,
@@ -190,6 +192,14 @@ class StoreTabletServices:
             for s, e in rows
         ]
 
+    async def order_changes(self, machine_id: str) -> Sequence[OrderChange]:
+        self._check(machine_id)
+        rows = await self._call(order_logic.pending_changes, machine_id)
+        return [
+            OrderChange(c.machine, c.work_order, c.kind, c.target, to_dt(c.received_ns))
+            for c in rows
+        ]
+
     async def quality_specs(self, machine_id: str) -> Sequence[QualitySpec]:
         self._check(machine_id)
         entries, body = await self._orders(machine_id)
@@ -301,6 +311,34 @@ class StoreTabletServices:
             return await self._store(
                 machine_id, operator, key, plan, order_change=change, extra={"work_order": order}
             )
+
+        return await self._once.run(key, act)
+
+    async def confirm_change(
+        self, *, machine_id: str, order: str, operator: str, key: str
+    ) -> Receipt:
+        self._check(machine_id)
+
+        async def act() -> Receipt:
+            change = next(
+                (c for c in await self.order_changes(machine_id) if c.work_order == order), None
+            )
+            if change is None:
+                raise UnknownOrder(order=order)
+            plan = plans.confirm_change(change=change, operator=operator)
+            at = self._clock()
+            try:
+                seq = await self._call(
+                    q.confirm_and_store,
+                    machine=machine_id,
+                    operator=operator,
+                    key=key,
+                    plan=plan,
+                    ts_ns=to_ns(at),
+                )
+            except LookupError:
+                raise UnknownOrder(order=order) from None
+            return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
 
         return await self._once.run(key, act)
 

@@ -10,6 +10,7 @@ from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
     Oee,
+    OrderChange,
     OrderStatus,
     PendingStop,
     QualitySpec,
@@ -162,6 +163,7 @@ def services(now: datetime = NOW) -> MemoryTabletServices:
             )
         ],
         stops=[PendingStop("s-3", "lathe-02", now - timedelta(minutes=9), None)],
+        changes=[OrderChange("lathe-02", "WO-2001", "qty", 900, now - timedelta(minutes=2))],
         series=_series(4.0, 700),
         ideal_cycle_s=4.0,
     )

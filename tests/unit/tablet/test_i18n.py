@@ -38,7 +38,10 @@ def _used_keys() -> set[str]:
     keys |= {f"status.{s}" for s in ("released", "in_progress", "paused", "completed")}
     for a in ("start", "pause", "resume", "finish"):
         keys |= {f"orders.{a}", f"orders.{a}_label", f"flash.order_{a}"}
-    keys |= {f"flash.{k}" for k in ("counts", "stop_reason", "consumption", "quality")}
+    keys |= {
+        f"flash.{k}"
+        for k in ("counts", "stop_reason", "consumption", "quality", "change_confirmed")
+    }
     keys |= {f"verdict.{v}" for v in ("pass", "fail")}
     keys |= {f"uom.{u}" for u in ("pcs", "kg", "m", "l")}
     keys |= {f"lang.{code}" for code in i18n.LANGUAGES}

@@ -188,3 +188,18 @@ async def test_unknown_machine_is_404(tablet: Tablet) -> None:
     await tablet.login()
     assert (await tablet.page("/tablet/machines/nope")).status_code == 404
     assert (await tablet.page("/tablet/machines/nope/chart")).status_code == 404
+
+
+async def test_central_change_is_shown_and_confirmed(tablet: Tablet) -> None:
+    await tablet.login()
+    page = await tablet.page("/tablet/machines/lathe-02")
+    assert "changed the quantity of order WO-2001 to 900" in page.text
+    action = "/api/v1/machines/lathe-02/changes/WO-2001/confirm"
+    r = await tablet.client.post(action, data=form_of(page.text, action))
+    assert r.status_code == 200 and "change to order WO-2001 confirmed" in r.text
+    assert "changed the quantity" not in r.text
+    assert (await tablet.services.dispatch_list("lathe-02"))[0].qty == 900
+    _, kind, body = tablet.services.outbox[-1]
+    assert (kind, body["action"], body["operator"]) == ("declaration", "note", "op-17")
+    again = await tablet.client.post(action, data=form_of(page.text, action) | {"idem": "other"})
+    assert again.status_code == 404  # nothing left to confirm

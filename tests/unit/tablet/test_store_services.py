@@ -15,7 +15,7 @@ from central.contract import Dispatch, DispatchWorkOrder, QualitySpec, Record
 from edge.config import EdgeConfig, parse_config
 from edge.store import Store
 from edge.tablet.config import directory_from_config
-from edge.tablet.errors import UnknownMachine, UnknownStop
+from edge.tablet.errors import UnknownMachine, UnknownOrder, UnknownStop
 from edge.tablet.models import OrderAction, OrderStatus
 from edge.tablet.store_services import StoreTabletServices, to_ns
 from edge.writer import StoreWriter
@@ -302,3 +302,25 @@ async def test_store_down_is_said_and_nothing_is_confirmed(tmp_path: Path) -> No
             data={"csrf": csrf, "idem": "k1", "scrap": "1", "scrap_reason": "dimension"},
         )
         assert r.status_code == 503 and "Not stored" in r.text and "Stored (" not in r.text
+
+
+async def test_central_change_to_a_running_order_needs_the_operator(env: Env) -> None:
+    from edge.orders import apply_dispatch
+
+    svc = env.services
+    await svc.order_action(
+        machine_id="press-01", order="WO-2", action=OrderAction.start, operator="op-17", key="start"
+    )
+    body = dispatch()
+    body["work_orders"][0]["target"] = 150  # central resized the running order
+    await env.writer.call(apply_dispatch, body, to_ns(NOW))
+    [change] = await svc.order_changes("press-01")
+    assert (change.work_order, change.kind, change.target) == ("WO-2", "qty", 150)
+    r = await svc.confirm_change(machine_id="press-01", order="WO-2", operator="op-17", key="ok")
+    assert r.kind == "change_confirmed"
+    assert await svc.order_changes("press-01") == []
+    assert (await env.writer.call(Store.active_orders))["press-01"].target == 150
+    last = (await env.outbox())[-1].body.model_dump()
+    assert (last["action"], last["operator"], last["work_order"]) == ("note", "op-17", "WO-2")
+    with pytest.raises(UnknownOrder):
+        await svc.confirm_change(machine_id="press-01", order="WO-2", operator="op-17", key="x")
