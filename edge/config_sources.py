@@ -3,7 +3,7 @@
 Re-exported by :mod:`edge.config`, which owns the rest of the edge config. Also home of the
 pieces both modules share: the frozen, ``extra="forbid"`` base model and :class:`Problems`, the
 exception a validator raises to report one or more issues *below* the field it validates
-(``breaks[1].start``, ``states.RUN``); :mod:`edge.config` turns it into YAML paths.
+(``breaks[1].start``, ``states.RUN``); :mod:`edge.config_errors` turns it into YAML paths.
 
 Messages name the bad value (``has value 'uint33'. Must be ...``); the path is added later.
 Field units are in the names (``poll_ms``, ``timeout_ms``).
@@ -95,9 +95,16 @@ class _Signal(Frozen):
     @classmethod
     def _key_strings(cls, value: Any) -> Any:
         # YAML reads `{1: running}` with int keys; the connectors look values up as strings.
-        if isinstance(value, Mapping):
-            return {raw_key(k): v for k, v in value.items()}
-        return value
+        if not isinstance(value, Mapping):
+            return value
+        keys: dict[str, object] = {}
+        for key in value:
+            if raw_key(key) in keys:
+                raise ValueError(
+                    f"has keys {show(keys[raw_key(key)])} and {show(key)}: the same source value"
+                )
+            keys[raw_key(key)] = key
+        return {raw_key(k): v for k, v in value.items()}
 
     @field_validator("states")
     @classmethod
@@ -237,8 +244,8 @@ def _name_problem(name: str) -> str | None:
     if _SIGNAL_NAME.fullmatch(name):
         return None
     return (
-        f"is not a valid signal name ({show(name)}). Use count, reject, good, cycle, state, "
-        "order, target, quality.<name> or a telemetry name (letters, digits, _ and -)"
+        f"is not a valid signal name ({show(name)}). Use {', '.join(CANONICAL_SIGNALS)}, "
+        "quality.<name> or a telemetry name (letters, digits, _ and -)"
     )
 
 

@@ -297,6 +297,18 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "'morning'",
     ),
     (
+        "states keys collide",
+        setter(*OPC, "signals", "state", "states", value={1: "running", "1": "stopped"}),
+        "machines[0].source.signals.state.states",
+        "has keys 1 and '1'",
+    ),
+    (
+        "signal name with a space",
+        setter(*MQTT, "signals", "oven temp", value={"field": "t"}),
+        "machines[2].source.signals['oven temp']",
+        "'oven temp'",
+    ),
+    (
         "signal not a mapping",
         setter(*OPC, "signals", "count", value="ns=2;s=X"),
         "machines[0].source.signals.count",
