@@ -66,4 +66,5 @@ def setup_logging(*, json_lines: bool = False, level: int = logging.INFO) -> Non
     root.setLevel(level)
     # uvicorn's access log would add one line per HTTP request; errors still go through.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A job run skipped because the previous one still runs is by design (max_instances=1).
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
