@@ -105,6 +105,7 @@ async def board(visit: VisitDep) -> HTMLResponse:
 
 @router.get("/board/tiles", response_class=HTMLResponse)
 async def board_tiles(visit: VisitDep) -> HTMLResponse:
+    visit.passive = True
     return await _tiles(visit, "_tiles.html")
 
 
@@ -116,6 +117,7 @@ async def machine_page(machine_id: str, visit: VisitDep) -> Response:
 
 @router.get("/machines/{machine_id}/chart", response_class=HTMLResponse)
 async def machine_chart(machine_id: str, visit: VisitDep) -> Response:
+    visit.passive = True
     try:
         series = await visit.ctx.services.shift_series(machine_id, visit.ctx.now())
     except UnknownMachine as exc:

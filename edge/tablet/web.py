@@ -109,6 +109,9 @@ class Visit:
         self.csrf_is_new = not ctx.csrf.valid(cookie)
         self.csrf = ctx.csrf.new_token() if self.csrf_is_new else str(cookie)
         self.logout = False
+        # set by the routes a page polls by itself: not operator activity, so the session is
+        # not extended (else a board left open would keep the last operator logged in forever)
+        self.passive = False
 
     @property
     def is_htmx(self) -> bool:
@@ -168,7 +171,7 @@ class Visit:
             )
         if self.logout:
             response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
-        elif self.session is not None:
+        elif self.session is not None and not self.passive:
             response.set_cookie(
                 SESSION_COOKIE,
                 self.ctx.sessions.encode(self.session),

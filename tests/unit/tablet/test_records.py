@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from central.contract import Record, RecordBatch
+from central.contract import Record, RecordBatch, TypedRecordBatch
 from edge.tablet import plans
 from edge.tablet.errors import InvalidAction, InvalidInput
 from edge.tablet.models import DispatchEntry, OrderAction, OrderStatus, PendingStop, QualitySpec
@@ -22,7 +22,8 @@ RUNNING = [
 
 def _wire(plan: plans.Plan) -> list[Record]:
     recs = [Record(seq=i + 1, kind=k, ts=AT, body=b) for i, (k, b) in enumerate(plan.records)]
-    RecordBatch(records=recs)
+    wire = RecordBatch(records=recs).model_dump_json()
+    TypedRecordBatch.model_validate_json(wire)  # how central parses a batch
     return recs
 
 

@@ -203,3 +203,13 @@ async def test_central_change_is_shown_and_confirmed(tablet: Tablet) -> None:
     assert (kind, body["action"], body["operator"]) == ("declaration", "note", "op-17")
     again = await tablet.client.post(action, data=form_of(page.text, action) | {"idem": "other"})
     assert again.status_code == 404  # nothing left to confirm
+
+
+async def test_polling_does_not_keep_the_session_alive(tablet: Tablet) -> None:
+    await tablet.login()
+    for _ in range(4):  # the board and the chart refresh themselves every few seconds
+        tablet.clock[0] += 100
+        assert (await tablet.page("/tablet/board/tiles")).status_code == 200
+        assert (await tablet.page("/tablet/machines/press-01/chart")).status_code == 200
+    r = await tablet.page("/tablet/machines/press-01")
+    assert r.status_code == 303 and "expired=1" in r.headers["location"]
