@@ -33,7 +33,7 @@ import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
-from central.contract import Record, RecordBatch
+from central.contract import ProductionBody, Record, RecordBatch
 from central.db.engine import make_engine, make_sessionmaker
 from central.db.migrate import migrate
 from central.db.tables import Item, Machine, WorkOrder
@@ -74,14 +74,14 @@ def _batches(edge: int, batches: int, size: int) -> list[bytes]:
         for k in range(size):
             seq = b * size + k + 1
             start = T0 + timedelta(seconds=seq)
-            body = {
-                "work_order": f"WO-{edge:02d}",
-                "machine": f"m-{edge:02d}",
-                "good": 1,
-                "scrap": 0,
-                "period_start": start,
-                "period_end": start + timedelta(seconds=1),
-            }
+            body = ProductionBody(
+                work_order=f"WO-{edge:02d}",
+                machine=f"m-{edge:02d}",
+                good=1,
+                scrap=0,
+                period_start=start,
+                period_end=start + timedelta(seconds=1),
+            )
             records.append(Record(seq=seq, kind="production", ts=start, body=body))
         out.append(RecordBatch(records=records).model_dump_json().encode())
     return out
@@ -161,11 +161,14 @@ class Server:
             self.proc.wait()
 
 
-async def _post_all(port: int, tokens: list[str], bodies: list[list[bytes]]) -> tuple[float, list[float]]:
+async def _post_all(
+    port: int, tokens: list[str], bodies: list[list[bytes]]
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=len(tokens))
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as c:
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as c:
 
         async def edge(i: int) -> None:
             headers = {"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"}
@@ -181,7 +184,10 @@ async def _post_all(port: int, tokens: list[str], bodies: list[list[bytes]]) -> 
         return time.perf_counter() - start, latencies
 
 
-def _ceiling_rows(batches: int, size: int, edges: int) -> list[list[tuple[object, ...]]]:
+Row = tuple[str, int, str, datetime, datetime, str]
+
+
+def _ceiling_rows(batches: int, size: int, edges: int) -> list[list[Row]]:
     now = datetime.now(UTC)
     body = '{"work_order":"WO-00","machine":"m-00","good":1,"scrap":0}'
     return [
@@ -191,7 +197,7 @@ def _ceiling_rows(batches: int, size: int, edges: int) -> list[list[tuple[object
     ]
 
 
-def _ceiling_sqlite(path: Path, chunks: list[list[tuple[object, ...]]]) -> float:
+def _ceiling_sqlite(path: Path, chunks: list[list[Row]]) -> float:
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
@@ -207,10 +213,13 @@ def _ceiling_sqlite(path: Path, chunks: list[list[tuple[object, ...]]]) -> float
     return sum(len(c) for c in chunks) / elapsed
 
 
-def _ceiling_pg(dsn: str, chunks: list[list[tuple[object, ...]]], connections: int = 2) -> float:
-    sql = "INSERT INTO record_log (edge_id, seq, kind, ts, received_at, body) VALUES (%s,%s,%s,%s,%s,%s)"
+def _ceiling_pg(dsn: str, chunks: list[list[Row]], connections: int = 2) -> float:
+    sql = (
+        "INSERT INTO record_log (edge_id, seq, kind, ts, received_at, body)"
+        " VALUES (%s,%s,%s,%s,%s,%s)"
+    )
 
-    def work(part: list[list[tuple[object, ...]]]) -> None:
+    def work(part: list[list[Row]]) -> None:
         with psycopg.connect(dsn) as con:
             for chunk in part:
                 with con.cursor() as cur:
@@ -311,7 +320,8 @@ def _print(results: list[Result]) -> None:
             f"{r.backend:<11}{r.records:>9}{r.rate:>10.0f}{r.pct(0.5):>9.1f}{r.pct(0.99):>9.1f}"
             f"{r.ceiling_per_s:>15.0f}{r.rate / r.ceiling_per_s:>12.0%}"
         )
-    print(f"(median of batch latencies: {[round(statistics.median(r.latencies_s) * 1000, 1) for r in results]} ms)")
+    medians = [round(statistics.median(r.latencies_s) * 1000, 1) for r in results]
+    print(f"(median batch latency per backend: {medians} ms)")
 
 
 if __name__ == "__main__":

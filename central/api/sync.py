@@ -54,6 +54,9 @@ async def post_records(
     principal: EdgeWriter, edge_id: EdgeId, request: Request, runtime: RuntimeDep
 ) -> AckReply:
     """Store and apply a batch of records; replays are no-ops. See ``central.contract``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # refuse before reading it
+        raise PayloadTooLarge(f"batch body is {declared} bytes, limit {MAX_BODY_BYTES}")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"batch body is {len(body)} bytes, limit {MAX_BODY_BYTES}")

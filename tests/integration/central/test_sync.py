@@ -324,3 +324,32 @@ async def test_bad_records_are_rejected_naming_the_field(client, edge_auth) -> N
     assert r.json()["detail"][0]["loc"] == ["records", 0, "production", "body", "good"]
     r = await client.post(URL, content=b"not json", headers=edge_auth)
     assert r.status_code == 422
+
+
+async def test_long_poll_sees_a_change_made_by_another_worker(
+    client, planner, edge_auth, sessions
+) -> None:
+    """A version bumped in the database without this process' event (as another uvicorn
+    worker would) still ends the long-poll, through the periodic version check."""
+    from sqlalchemy import update
+
+    from central.db.tables import Edge
+
+    await seed(client, planner)
+    d = await ok(await client.get(f"/api/v1/edges/{EDGE}/dispatch", headers=edge_auth))
+    poll = asyncio.create_task(
+        client.get(
+            f"/api/v1/edges/{EDGE}/dispatch",
+            params={"since": d["version"], "wait": 20},
+            headers=edge_auth,
+        )
+    )
+    await asyncio.sleep(0.3)
+    assert not poll.done()
+    with sessions() as s:  # a plain session: no notifier hook installed on it
+        s.execute(
+            update(Edge).where(Edge.id == EDGE).values(dispatch_version=Edge.dispatch_version + 1)
+        )
+        s.commit()
+    r = await asyncio.wait_for(poll, timeout=10)
+    assert r.status_code == 200 and r.json()["version"] == d["version"] + 1
