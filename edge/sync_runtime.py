@@ -60,6 +60,8 @@ class EdgeSync:
         **sync_options: object,
     ) -> None:
         self.agent = agent
+        # one INFO line per request (several a second) would drown the edge's own log
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self._policies = policies(agent)
         self._track_s = track_interval_s
         self._analytics_s = analytics_interval_s

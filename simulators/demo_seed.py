@@ -59,7 +59,7 @@ ORDERS = (
     OrderSeed("WO-1001", "BRACKET-10", 500, "press-01", "ACME", 1),
     OrderSeed("WO-1004", "BRACKET-10", 300, "press-01", "CASA", 3),
     OrderSeed("WO-1002", "SHAFT-20", 120, "lathe-02", "BOLT", 2),
-    OrderSeed("WO-1005", "SHAFT-20", 80, "lathe-02", "ACME", 4),
+    OrderSeed("WO-1005", "SHAFT-20", 80, "lathe-02", "CASA", 4),
     OrderSeed("WO-1003", "PANEL-30", 40, "oven-03", "CASA", 2),
 )
 
