@@ -18,12 +18,13 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Self
 
 import uvicorn
+from fastapi import FastAPI
 
 from central.contract import HelloBody, MachineInfo
 from connectors.backoff import Backoff
@@ -93,7 +94,13 @@ def _installed() -> bool:
 
 
 class Agent:
-    """The edge gateway process; ``factories`` default to the configured protocol sources."""
+    """The edge gateway process; ``factories`` default to the configured protocol sources.
+
+    Extension points for the parts built next: ``background`` coroutines run for the agent's
+    life (started after the store, cancelled with the sources: a sync loop awaits
+    ``agent.writer.call(Store.outbox_pending, ...)``), ``extend_app`` adds routers to the
+    HTTP app before it serves (the tablet pages).
+    """
 
     def __init__(
         self,
@@ -102,6 +109,8 @@ class Agent:
         factories: Mapping[str, Callable[[], Connector]] | None = None,
         store: Store | None = None,
         serve_api: bool = True,
+        background: Sequence[Callable[[Agent], Coroutine[Any, Any, None]]] = (),
+        extend_app: Callable[[FastAPI, Agent], None] | None = None,
         analytics_interval_s: float = 2.0,
         store_retry_s: float = 1.0,
         restart_cap_s: float = 30.0,
@@ -149,6 +158,8 @@ class Agent:
             data_dir=Path(edge.data_dir),
         )
         self._serve_api = serve_api
+        self._background = tuple(background)
+        self._extend_app = extend_app
         self._tasks: list[asyncio.Task[None]] = []
         self._source_tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
@@ -175,6 +186,8 @@ class Agent:
         for name, sup in self.supervisors.items():
             self._source_tasks.append(asyncio.create_task(sup.run(), name=f"source:{name}"))
         self.jobs.start()
+        for index, start in enumerate(self._background):  # e.g. the sync loop (outbox → central)
+            self._source_tasks.append(asyncio.create_task(start(self), name=f"background:{index}"))
         if self._serve_api:
             await self._start_api()
         event(
@@ -187,8 +200,8 @@ class Agent:
         )
         return self
 
-    def _task(self, coro: object, name: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _task(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._vital_done)
         return task
 
@@ -202,8 +215,11 @@ class Agent:
 
     async def _start_api(self) -> None:
         api = self.config.edge.api
+        app = create_app(self.services)
+        if self._extend_app is not None:  # e.g. the tablet pages
+            self._extend_app(app, self)
         config = uvicorn.Config(
-            create_app(self.services),
+            app,
             host=api.host,
             port=api.port,
             log_config=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -212,3 +213,40 @@ async def test_unusable_data_dir_at_start_then_recovers(
     # Retried every 50 ms for a while, yet logged once, and its recovery once.
     assert messages.count("store unavailable, holding samples in memory") == 1
     assert messages.count("store recovered") == 1
+
+
+async def test_background_tasks_and_app_extension(tmp_path: Path) -> None:
+    from fastapi import APIRouter, FastAPI
+
+    from tests.support.services import free_port
+
+    acked: list[int] = []
+
+    async def fake_sync(agent: Agent) -> None:
+        # What a sync loop does: read pending records, "send" them, ack them.
+        while True:
+            pending = await agent.writer.call(Store.outbox_pending, 100)
+            if pending:
+                await agent.writer.call(Store.outbox_ack, pending[-1].seq)
+                acked.extend(r.seq for r in pending)
+            await asyncio.sleep(0.02)
+
+    def extend(app: FastAPI, agent: Agent) -> None:
+        router = APIRouter()
+        router.add_api_route("/tablet/ping", lambda: {"machines": agent.services.machine_ids()})
+        app.include_router(router)
+
+    port = free_port()
+    sources = MemorySources(("m1",))
+    config = edge_config(tmp_path, machines=("m1",), api={"host": "127.0.0.1", "port": port})
+    agent = Agent(config, factories=sources.factories(), background=[fake_sync], extend_app=extend)
+    async with agent, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        assert (await http.get("/tablet/ping")).json() == {"machines": ["m1"]}
+        await _connected(sources, agent)
+        await sources.current["m1"].push(counter_samples("m1", 0, [0, 4], t0_ns=T0))
+        await agent.jobs.run_analytics()
+        await eventually(lambda: len(acked) >= 2)  # hello, then the production record
+        await agent.jobs.refresh_outbox_stats()
+        health = (await http.get("/health")).json()
+        assert health["outbox"]["backlog"] == 0
+        assert health["outbox"]["acked_through"] == acked[-1]
