@@ -34,7 +34,7 @@ def reasons_from_config(config: EdgeConfig) -> tuple[tuple[Reason, ...], tuple[R
         Reason(
             cat.code,
             _labels(cat.labels),
-            tuple(Reason(r.code, _labels(r.labels)) for r in cat.reasons),
+            tuple(Reason(r.code, _labels(r.labels), planned=r.planned) for r in cat.reasons),
         )
         for cat in config.stop_reasons
     )

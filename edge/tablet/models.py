@@ -110,6 +110,7 @@ class Reason:
     code: str
     labels: Mapping[str, str]
     children: tuple[Reason, ...] = ()
+    planned: bool = False  # a stop with this reason is planned: not an availability loss
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels.get("en") or self.code

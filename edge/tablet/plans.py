@@ -82,11 +82,16 @@ def stop(
     operator: str,
 ) -> Plan:
     rules.check_reason(reason, reasons, field="reason")
+    planned = any(leaf.planned for root in reasons for leaf in root.leaves() if leaf.code == reason)
     current = rules.active_order(dispatch)
     recs = records.stop_reason(
-        stop=stop, reason=reason, operator=operator, order=current.number if current else None
+        stop=stop,
+        reason=reason,
+        operator=operator,
+        order=current.number if current else None,
+        planned=planned,
     )
-    return Plan("stop_reason", recs, {"reason": reason, "stop": stop.id})
+    return Plan("stop_reason", recs, {"reason": reason, "stop": stop.id, "planned": planned})
 
 
 def consume(

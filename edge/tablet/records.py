@@ -84,7 +84,9 @@ def counts(
     return out
 
 
-def stop_reason(*, stop: PendingStop, reason: str, operator: str, order: str | None) -> Records:
+def stop_reason(
+    *, stop: PendingStop, reason: str, operator: str, order: str | None, planned: bool = False
+) -> Records:
     window = f"stop {stop.start.isoformat()} – {stop.end.isoformat() if stop.end else 'open'}"
     decl = {
         "machine": stop.machine,
@@ -99,6 +101,7 @@ def stop_reason(*, stop: PendingStop, reason: str, operator: str, order: str | N
         "end": stop.end,
         "reason": reason,
         "work_order": order,
+        "category": "planned" if planned else "unplanned",
     }
     return [body("declaration", decl, operator), body("stop", again, operator)]
 

@@ -9,7 +9,14 @@ import pytest
 from central.contract import Record, RecordBatch, TypedRecordBatch
 from edge.tablet import plans
 from edge.tablet.errors import InvalidAction, InvalidInput
-from edge.tablet.models import DispatchEntry, OrderAction, OrderStatus, PendingStop, QualitySpec
+from edge.tablet.models import (
+    DispatchEntry,
+    OrderAction,
+    OrderStatus,
+    PendingStop,
+    QualitySpec,
+    Reason,
+)
 from tests.unit.tablet.plant import SCRAP_REASONS, STOP_REASONS
 
 AT = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -95,6 +102,15 @@ def test_stop_reason_consumption_quality() -> None:
     )
     assert _declaration(recs)["reason"] == "mech.jam"
     assert [r.body.model_dump()["reason"] for r in recs if r.kind == "stop"] == ["mech.jam"]
+    planned_tree = (
+        Reason("plan", {"en": "Planned"}, (Reason("clean", {"en": "Cleaning"}, planned=True),)),
+    )
+    recs = _wire(
+        plans.stop(
+            stop=stop, reason="clean", reasons=planned_tree, dispatch=RUNNING, operator="op-7"
+        )
+    )
+    assert [r.body.model_dump()["category"] for r in recs if r.kind == "stop"] == ["planned"]
     with pytest.raises(InvalidInput):  # a category is not a reason: leaves only
         plans.stop(
             stop=stop, reason="mech", reasons=STOP_REASONS, dispatch=RUNNING, operator="op-7"

@@ -246,6 +246,7 @@ async def test_only_unplanned_stops_need_a_reason(env: Env) -> None:
     assert r.seq == records[-1].seq
     stop_rec = next(x for x in records if x.kind == "stop").body.model_dump()
     assert stop_rec["reason"] == "mechanical" and stop_rec["start"] == stop.start
+    assert stop_rec["category"] == "unplanned"
     tile = await svc.machine("press-01")
     assert tile.last_stop_end is not None
     assert abs((tile.last_stop_end - (t + timedelta(minutes=30))).total_seconds()) < 1e-3
@@ -262,6 +263,10 @@ async def test_shift_series_and_operators_from_config(env: Env) -> None:
     assert directory.check_badge("B17") is not None
     stop_codes = {leaf.code for root in env.services.stop_reasons() for leaf in root.leaves()}
     assert "mechanical" in stop_codes and "breakdown" not in stop_codes
+    planned = {
+        leaf.code for root in env.services.stop_reasons() for leaf in root.leaves() if leaf.planned
+    }
+    assert "maintenance" in planned and "mechanical" not in planned
 
 
 async def test_store_down_is_said_and_nothing_is_confirmed(tmp_path: Path) -> None:
