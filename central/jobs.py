@@ -5,11 +5,12 @@ with purchase proposals, edges offline. Each job is a plain function of a sessio
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db import tables as t
@@ -23,9 +24,20 @@ from central.settings import CentralSettings
 log = logging.getLogger(__name__)
 
 
+def _exclusive(session: Session, job: str) -> bool:
+    """On PostgreSQL, only one worker process runs a job at a time (transaction-scoped
+    advisory lock); SQLite deployments run one worker (its single writer serialises anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"atelier-central:{job}".encode())
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+
+
 def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
     """Store the ETA of every open work order and sales order; return how many changed."""
     with sessions() as session:
+        if not _exclusive(session, "eta"):
+            return 0
         p = plan(session, now=now)
         old = dict(
             session.execute(
@@ -61,6 +73,8 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
 def refresh_alerts(sessions: sessionmaker[Session], now: datetime) -> None:
     """Late orders and material shortages → alerts; shortages → purchase proposals."""
     with sessions() as session:
+        if not _exclusive(session, "alerts"):
+            return
         p = plan(session, now=now)
         conn = session.connection()
         late = [
@@ -130,6 +144,8 @@ def check_edges(sessions: sessionmaker[Session], now: datetime, offline_after_s:
     """An edge silent for ``offline_after_s`` (that has been seen once) raises an alert."""
     limit = now - timedelta(seconds=offline_after_s)
     with sessions() as session:
+        if not _exclusive(session, "edges"):
+            return
         edges = session.execute(
             select(t.Edge.id, t.Edge.last_seen_at).where(t.Edge.last_seen_at < limit)
         ).all()
