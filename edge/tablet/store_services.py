@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from edge import orders as order_logic
@@ -20,6 +20,7 @@ from edge.store import StoreError
 from edge.tablet import plans, rules
 from edge.tablet import store_queries as q
 from edge.tablet.config import reasons_from_config
+from edge.tablet.dispatch import dispatch_entries, specs_for
 from edge.tablet.errors import StoreUnavailable, UnknownMachine, UnknownOrder, UnknownStop
 from edge.tablet.models import (
     DispatchEntry,
@@ -27,7 +28,6 @@ from edge.tablet.models import (
     Oee,
     OrderAction,
     OrderChange,
-    OrderStatus,
     PendingStop,
     QualityResult,
     QualitySpec,
@@ -41,12 +41,6 @@ from edge.writer import StoreWriter
 
 T = TypeVar("T")
 DAY_NS = 86_400 * 1_000_000_000
-OPEN = {
-    "released": OrderStatus.released,
-    "in_progress": OrderStatus.in_progress,
-    "paused": OrderStatus.paused,
-    "completed": OrderStatus.completed,
-}
 
 
 class LiveRow(Protocol):
@@ -152,32 +146,7 @@ class StoreTabletServices:
     async def _orders(self, machine: str) -> tuple[list[DispatchEntry], dict[str, Any]]:
         snap = await self._call(q.snapshot, machine)
         body = snap.dispatch or {}
-        orders = [w for w in body.get("work_orders", []) if w.get("machine") == machine]
-        entries = []
-        for wo in sorted(orders, key=lambda w: (w.get("rank", 0), w.get("number", ""))):
-            status = snap.local_status.get(wo["number"], (wo.get("status", ""), 0))[0]
-            if wo.get("status") in ("cancelled", "closed") or status not in OPEN:
-                continue  # central's cancel wins; drafts are not for the floor
-            good, scrap = snap.made.get(wo["number"], (0, 0))
-            entries.append(
-                DispatchEntry(
-                    number=wo["number"],
-                    item=wo["item"],
-                    qty=int(wo.get("target") or wo["qty"]),
-                    status=OPEN[status],
-                    qty_good=good,
-                    qty_scrap=scrap,
-                    customer=wo.get("customer"),
-                    priority=wo.get("customer_priority_class") or str(wo.get("priority", "")),
-                    due=self._local_date(wo.get("due")),
-                )
-            )
-        return entries, body
-
-    def _local_date(self, value: str | None) -> date | None:
-        if not value:
-            return None
-        return datetime.fromisoformat(value).astimezone(self._config.edge.tz).date()
+        return dispatch_entries(snap, machine, self._config.edge.tz), body
 
     async def dispatch_list(self, machine_id: str) -> Sequence[DispatchEntry]:
         self._check(machine_id)
@@ -437,25 +406,6 @@ class StoreTabletServices:
             return await self._store(machine_id, operator, key, plan, extra=extra)
 
         return await self._once.run(key, act)
-
-
-def specs_for(order: dict[str, Any], specs: Sequence[dict[str, Any]]) -> list[QualitySpec]:
-    """The order's limits: its own specs, else the plan's for its item; the customer's win."""
-    candidates = list(order.get("quality_specs") or []) or [
-        s for s in specs if s.get("item") == order.get("item")
-    ]
-    customer = order.get("customer")
-    chosen: dict[str, dict[str, Any]] = {}
-    for spec in candidates:
-        if spec.get("customer") not in (None, customer):
-            continue
-        name = spec["characteristic"]
-        if name not in chosen or spec.get("customer") == customer:
-            chosen[name] = spec
-    return [
-        QualitySpec(name, s.get("lsl"), s.get("usl"), s.get("unit") or "", s.get("customer"))
-        for name, s in chosen.items()
-    ]
 
 
 def _json(raw: Any) -> dict[str, Any]:
