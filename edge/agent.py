@@ -189,7 +189,11 @@ class Agent:
         for index, start in enumerate(self._background):  # e.g. the sync loop (outbox → central)
             self._source_tasks.append(asyncio.create_task(start(self), name=f"background:{index}"))
         if self._serve_api:
-            await self._start_api()
+            try:
+                await self._start_api()
+            except BaseException:
+                await self.__aexit__(None, None, None)  # stop what already runs, then report
+                raise
         event(
             logger,
             logging.INFO,
@@ -227,12 +231,19 @@ class Agent:
             lifespan="off",
         )
         self._server = _Server(config)
-        task = self._task(self._server.serve(), "api")
+        task = self._task(self._serve(self._server), "api")
         # uvicorn exposes only a `started` flag, no event to await.
         while not self._server.started and not task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         if task.done():
             raise RuntimeError(f"edge API could not listen on {api.host}:{api.port}")
+
+    async def _serve(self, server: _Server) -> None:
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits the process when it cannot bind: not here
+            api = self.config.edge.api
+            raise RuntimeError(f"edge API could not listen on {api.host}:{api.port}") from exc
 
     async def __aexit__(self, *exc_info: object) -> None:
         for task in self._source_tasks:

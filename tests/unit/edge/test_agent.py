@@ -250,3 +250,18 @@ async def test_background_tasks_and_app_extension(tmp_path: Path) -> None:
         health = (await http.get("/health")).json()
         assert health["outbox"]["backlog"] == 0
         assert health["outbox"]["acked_through"] == acked[-1]
+
+
+async def test_api_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = edge_config(tmp_path, machines=("m1",), api={"host": "127.0.0.1", "port": port})
+        agent = Agent(config, factories=MemorySources(("m1",)).factories())
+        with pytest.raises(RuntimeError, match=f"could not listen on 127.0.0.1:{port}"):
+            await agent.__aenter__()
+    # Everything it had started was stopped: the store can be opened again at once.
+    assert _totals(tmp_path) == {}
