@@ -179,9 +179,11 @@ async def _post_all(
                 if r.status_code != 200:
                     raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:200]}")
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(edge(i) for i in range(len(tokens))))
-        return time.perf_counter() - start, latencies
+        wall = time.perf_counter() - start
+        print(f"   client CPU {time.process_time() - cpu:.1f} s over {wall:.1f} s wall")
+        return wall, latencies
 
 
 Row = tuple[str, int, str, datetime, datetime, str]
