@@ -1,5 +1,6 @@
 """Read-only views: ``/api/v1/stock``, ``/api/v1/alerts``, ``/api/v1/purchase-proposals``,
-``/api/v1/work-orders/{number}/genealogy``; and ``/api/v1/tokens`` (admin)."""
+``/api/v1/nonconformities``, ``/api/v1/work-orders/{number}/genealogy``; and the admin's
+``/api/v1/tokens``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
 from central.api.deps import Admin, Reader, SessionDep, WorkOrderRow
-from central.db.tables import Alert, ApiToken, PurchaseProposal, Stock, StockMove
+from central.db.tables import (
+    Alert,
+    ApiToken,
+    NonConformity,
+    PurchaseProposal,
+    Stock,
+    StockMove,
+)
 from central.errors import Invalid, NotFound
 from central.security import Role, create_token
 
@@ -52,6 +60,21 @@ class AlertRead(_Out):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+
+
+class NonConformityRead(_Out):
+    id: int
+    work_order: str | None
+    customer: str | None
+    item: str | None
+    characteristic: str
+    value: float
+    lsl: float | None
+    usl: float | None
+    edge_id: str
+    seq: int
+    created_at: datetime
+    status: str
 
 
 class ProposalRead(_Out):
@@ -129,6 +152,22 @@ def list_alerts(
         query = query.where(Alert.resolved_at.is_(None))
     query = query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit).offset(offset)
     return [AlertRead.model_validate(a) for a in session.scalars(query)]
+
+
+@router.get("/api/v1/nonconformities", tags=["quality"])
+def list_nonconformities(
+    _: Reader,
+    session: SessionDep,
+    work_order: str | None = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+) -> list[NonConformityRead]:
+    """Measurements outside the customer's (else the item's) limits, newest first."""
+    query = select(NonConformity)
+    if work_order is not None:
+        query = query.where(NonConformity.work_order == work_order)
+    query = query.order_by(NonConformity.id.desc()).limit(limit).offset(offset)
+    return [NonConformityRead.model_validate(n) for n in session.scalars(query)]
 
 
 @router.get("/api/v1/purchase-proposals", tags=["stock"])

@@ -178,6 +178,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str], Prepare]] = {
     ),
     ("GET", "/api/v1/stock"): (PEOPLE_READ, fixed("/api/v1/stock")),
     ("GET", "/api/v1/alerts"): (PEOPLE_READ, fixed("/api/v1/alerts")),
+    ("GET", "/api/v1/nonconformities"): (PEOPLE_READ, fixed("/api/v1/nonconformities")),
     ("GET", "/api/v1/purchase-proposals"): (PEOPLE_READ, fixed("/api/v1/purchase-proposals")),
     ("GET", "/api/v1/tokens"): ({"admin"}, fixed("/api/v1/tokens")),
     ("POST", "/api/v1/tokens"): ({"admin"}, _new_token),

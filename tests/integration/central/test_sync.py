@@ -109,6 +109,10 @@ async def test_quality_outside_the_customer_limits_raises_a_nonconformity(
     assert len(alerts) == 1
     assert alerts[0]["severity"] == "critical"
     assert "10.8" in alerts[0]["message"] and "ACME" in alerts[0]["message"]
+    ncs = await ok(await client.get("/api/v1/nonconformities?work_order=WO-1", headers=planner))
+    assert [(n["value"], n["lsl"], n["usl"], n["customer"]) for n in ncs] == [
+        (10.8, 9.5, 10.5, "ACME")
+    ]
 
 
 async def test_hello_announces_machines_and_bumps_the_dispatch(client, planner, edge_auth) -> None:
