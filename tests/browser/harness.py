@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -94,11 +95,14 @@ class AppServer:
 
 
 class RealEdge:
-    """Simulators + edge agent + the edge app with the tablet, on one background loop."""
+    """Edge agent + the edge app with the tablet, on one background loop; with ``scenario`` the
+    bundled simulators feed it, with ``sync`` it pushes its outbox to central and pulls the
+    dispatch (the production :class:`edge.sync.SyncClient`)."""
 
-    def __init__(self, scenario: Any, config: Any, port: int) -> None:
+    def __init__(self, scenario: Any, config: Any, port: int, *, sync: bool = False) -> None:
         self.scenario = scenario
         self.config = config
+        self.sync = sync
         self.url = f"http://127.0.0.1:{port}"
         self.port = port
         self.agent: Any = None
@@ -108,13 +112,33 @@ class RealEdge:
     async def _main(self, stop: asyncio.Event) -> None:
         from edge.agent import Agent
         from edge.api.app import create_app
+        from edge.orders import apply_dispatch
+        from edge.sync import SyncClient
         from edge.tablet import edge_tablet_router
         from simulators.runner import SimulationRunner
 
         async with AsyncExitStack() as stack:
-            await stack.enter_async_context(SimulationRunner(self.scenario))
-            agent = Agent(self.config, serve_api=False, analytics_interval_s=0.5)
+            if self.scenario is not None:
+                await stack.enter_async_context(SimulationRunner(self.scenario))
+            factories = None if self.scenario is not None else {}
+            agent = Agent(
+                self.config, factories=factories, serve_api=False, analytics_interval_s=0.5
+            )
             await stack.enter_async_context(agent)
+            if self.sync:
+
+                async def on_dispatch(dispatch: Any) -> None:
+                    body = dispatch.model_dump(mode="json")
+                    await agent.writer.call(apply_dispatch, body, time.time_ns())
+
+                client = SyncClient(
+                    self.config,
+                    agent.writer,
+                    on_dispatch=on_dispatch,
+                    wait_s=2.0,
+                    backoff_cap_s=1.0,
+                )
+                await stack.enter_async_context(client)
             app = create_app(agent.services)
             app.include_router(edge_tablet_router(self.config, agent.writer, agent.services))
             self.agent = agent
