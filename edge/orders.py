@@ -143,8 +143,11 @@ def apply_dispatch(store: Store, body: Mapping[str, Any], now_ns: int) -> list[P
         for machine, number, kind, target in changes_for_running(orders, _running(tx)):
             tx.con.execute(
                 "INSERT INTO order_changes VALUES (?, ?, ?, ?, ?, 'pending', NULL) "
-                "ON CONFLICT DO UPDATE SET target = excluded.target "
-                "WHERE order_changes.status = 'pending'",
+                # a later change of the same kind (qty 40→60 confirmed, then 60→80) re-opens it
+                "ON CONFLICT DO UPDATE SET target = excluded.target, status = 'pending', "
+                "received_ns = excluded.received_ns, resolved_ns = NULL "
+                "WHERE order_changes.status = 'pending' "
+                "OR order_changes.target IS DISTINCT FROM excluded.target",
                 [machine, number, kind, target, now_ns],
             )
     return pending_changes(store)

@@ -107,7 +107,22 @@ async def test_priority_change_and_cancels_reach_the_edge_within_2_s(
             took = await received.first_after(t0, lambda d: _order(d, "WO-2001") is None)
             assert took < BOUND_S, f"cancel took {took:.3f} s"
 
-            # 3. the running order closed short at central: flagged, not applied behind the
+            # 3. a quantity change of the running order waits for the operator's confirmation
+            t0 = time.monotonic()
+            await asyncio.to_thread(planner.patch_order, "WO-1001", qty=60)
+            took = await received.first_after(
+                t0, lambda d: (w := _order(d, "WO-1001")) is not None and w.target == 60
+            )
+            assert took < BOUND_S, f"quantity change took {took:.3f} s"
+            pending = await writer.call(pending_changes, "press-01")
+            assert [(c.work_order, c.kind, c.target) for c in pending] == [("WO-1001", "qty", 60)]
+            assert (await writer.call(Store.active_orders))["press-01"].target == 40
+            assert await writer.call(
+                confirm_change, machine="press-01", work_order="WO-1001", now_ns=time.time_ns()
+            )
+            assert (await writer.call(Store.active_orders))["press-01"].target == 60
+
+            # 4. the running order closed short at central: flagged, not applied behind the
             #    operator's back, and its floor counts stay
             t0 = time.monotonic()
             await asyncio.to_thread(planner.call, "POST", "/api/v1/work-orders/WO-1001/close")

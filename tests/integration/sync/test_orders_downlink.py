@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry
 from connectors.base import Connector
 from edge.config import EdgeConfig, parse_config
 from edge.downlink import Downlink
-from edge.orders import MachinePolicy, apply_dispatch, downlink_pending, track
+from edge.orders import (
+    MachinePolicy,
+    apply_dispatch,
+    confirm_change,
+    downlink_pending,
+    pending_changes,
+    track,
+)
 from edge.sources import connector_factories
 from edge.store import Store
 from edge.writer import StoreWriter
@@ -160,3 +167,28 @@ async def test_downlink_retries_until_the_plc_has_the_order(tmp_path: Path) -> N
     assert [(e.order, e.target, e.cause) for e in orders][-1] == ("WO-1001", 40, "downlink")
     assert "setup" in [e.state for e in model.truth.state_changes()]
     assert downlink.status.failing == {}
+
+
+def test_changes_to_the_running_order_wait_for_the_operator(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.open()
+    policy = [MachinePolicy("press-01", auto_start=True)]
+    _receive(store, _dispatch(("WO-1", 1, 10)))
+    track(store, policy, time.time_ns())
+    _produce(store, "WO-1", 3, 0)
+    for version, target in ((2, 20), (3, 30)):  # two successive quantity changes
+        _receive(store, _dispatch(("WO-1", 1, target)), version)
+        assert [(c.kind, c.target) for c in pending_changes(store)] == [("qty", target)]
+        assert store.active_orders()["press-01"].target == target - 10  # not applied yet
+        assert confirm_change(store, machine="press-01", work_order="WO-1", now_ns=time.time_ns())
+        assert store.active_orders()["press-01"].target == target
+        assert pending_changes(store) == []
+    _receive(store, _dispatch(), 4)  # closed at central: the order left the dispatch
+    assert [(c.kind, c.work_order) for c in pending_changes(store)] == [("cancel", "WO-1")]
+    track(store, policy, time.time_ns())
+    assert store.active_orders()["press-01"].work_order == "WO-1"  # still running, still counting
+    assert confirm_change(store, machine="press-01", work_order="WO-1", now_ns=time.time_ns())
+    assert store.active_orders()["press-01"].work_order is None
+    made = store.con.execute("SELECT sum(good) FROM production WHERE work_order = 'WO-1'")
+    assert made.fetchone() == (3,)
+    store.close()
