@@ -250,7 +250,7 @@ class Agent:
             task.cancel()
         await asyncio.gather(*self._source_tasks, return_exceptions=True)
         drained = await self.ingest.drain(DRAIN_TIMEOUT_S)
-        self.jobs.stop()
+        await self.jobs.stop()
         if drained:
             with contextlib.suppress(StoreUnavailable):
                 await self.jobs.run_analytics()

@@ -13,6 +13,7 @@ its recovery once, and the next run simply tries again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,8 @@ class EdgeJobs:
         self._on_analytics = on_analytics
         self._scheduler: AsyncIOScheduler | None = None
         self._hours: dict[tuple[str, int, int], WindowReport] = {}
+        self._running = 0
+        self._idle = asyncio.Condition()
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -103,33 +106,51 @@ class EdgeJobs:
         scheduler.start()
         self._scheduler = scheduler
 
-    def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """No new runs; let the running ones finish (a cancelled job would log a traceback)."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        scheduler.pause()
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._idle:
+                    await self._idle.wait_for(lambda: self._running == 0)
+        except TimeoutError:
+            event(logger, logging.WARNING, "jobs still running at shutdown", jobs=self._running)
+        scheduler.shutdown(wait=False)
 
     def _guarded(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         name = job.__name__
 
         async def run() -> None:
+            self._running += 1
             try:
-                await job()
-            except StoreUnavailable:
-                return  # the ingest loop reports the store (once) on /health and in the log
-            except StoreError as exc:
-                self._failed(name, str(exc))
-                return
-            except Exception as exc:  # a job boundary: log, keep the scheduler alive
-                if name not in self.state.failing:
-                    logger.exception("job %s failed", name)
-                self._failed(name, f"{type(exc).__name__}: {exc}")
-                return
-            if name in self.state.failing:
-                self.state.failing.discard(name)
-                event(logger, logging.INFO, "job recovered", job=name)
+                await self._run(name, job)
+            finally:
+                self._running -= 1
+                async with self._idle:
+                    self._idle.notify_all()
 
         run.__name__ = name
         return run
+
+    async def _run(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        except StoreUnavailable:
+            return  # the ingest loop reports the store (once) on /health and in the log
+        except StoreError as exc:
+            self._failed(name, str(exc))
+            return
+        except Exception as exc:  # a job boundary: log, keep the scheduler alive
+            if name not in self.state.failing:
+                logger.exception("job %s failed", name)
+            self._failed(name, f"{type(exc).__name__}: {exc}")
+            return
+        if name in self.state.failing:
+            self.state.failing.discard(name)
+            event(logger, logging.INFO, "job recovered", job=name)
 
     def _failed(self, name: str, reason: str) -> None:
         if name not in self.state.failing:
