@@ -48,7 +48,8 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
         )
         changed = {n: e.eta for n, e in p.etas.items() if old.get(n) != e.eta}
         conn = session.connection()  # Core executemany, not the ORM's bulk-by-primary-key
-        if changed:
+        if changed:  # edges first, then work orders: the lock order of ingest
+            bump_for_machines(session, {p.orders[n].machine for n in changed})
             conn.execute(
                 update(t.WorkOrder)
                 .where(t.WorkOrder.number == bindparam("n"))
@@ -56,7 +57,6 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
                 .execution_options(synchronize_session=False),
                 [{"n": n, "e": e} for n, e in sorted(changed.items())],
             )
-            bump_for_machines(session, {p.orders[n].machine for n in changed})
         sales = [{"n": n, "e": s.eta} for n, s in sorted(p.result.sales_orders.items())]
         if sales:
             conn.execute(

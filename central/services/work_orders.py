@@ -143,8 +143,9 @@ def update_work_order(
     )
     if "qty" in changes:  # the floor may have made more parts since we read the row
         stmt = stmt.where(WorkOrder.qty_good <= changes["qty"])
-    _apply(session, stmt, number, revision)
+    # edges before work orders: the lock order of ingest, so the two never deadlock
     bump_for_machines(session, [old_machine, changes.get("machine")])
+    _apply(session, stmt, number, revision)
     session.commit()
     return get_work_order(session=session, number=number)
 
@@ -191,8 +192,8 @@ def transition_work_order(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    bump_for_machines(session, [row.machine])  # edges first: ingest's lock order
     _apply(session, stmt, number, row.revision)
-    bump_for_machines(session, [row.machine])
     session.commit()
     return get_work_order(session=session, number=number)
 
