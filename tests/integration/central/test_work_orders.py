@@ -170,3 +170,33 @@ async def test_same_revision_from_twenty_clients_has_one_winner(client, planner)
     assert codes == [200] + [412] * 19
     winner = next(r.json()["priority"] for r in results if r.status_code == 200)
     assert (await ok(await client.get(WO, headers=planner)))["priority"] == winner
+
+
+async def test_ingest_and_planner_edits_run_together(client, planner, edge_auth) -> None:
+    """Production batches and planner edits of the same order interleave without deadlock or
+    lost counts (both lock the edge's row before the work order's)."""
+    await seed(client, planner)
+    await work_order(client, planner, "WO-1")
+
+    async def produce(k: int) -> None:
+        r = await client.post(
+            f"/api/v1/edges/{EDGE}/records",
+            content=body([production(k * 10 + i + 1, good=1, scrap=0) for i in range(10)]),
+            headers={**edge_auth, "Content-Type": "application/json"},
+        )
+        assert r.status_code == 200, r.text
+
+    async def edit() -> None:
+        while True:
+            r = await client.get(WO, headers=planner)
+            patch = {"priority": r.json()["priority"] + 1}
+            w = await client.patch(
+                WO, json=patch, headers={**planner, "If-Match": r.headers["ETag"]}
+            )
+            if w.status_code == 200:
+                return
+            assert w.status_code == 412, w.text
+
+    await asyncio.gather(*(produce(k) for k in range(10)), *(edit() for _ in range(10)))
+    final = await ok(await client.get(WO, headers=planner))
+    assert (final["qty_good"], final["priority"], final["status"]) == (100, 10, "in_progress")
