@@ -267,6 +267,8 @@ class Agent:
 async def serve(config: EdgeConfig) -> int:
     """Run until SIGTERM/SIGINT (or a vital task ends), then shut down cleanly."""
     loop = asyncio.get_running_loop()
+    # Writing past a file-size limit must be a write error (reported, retried), not a kill.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

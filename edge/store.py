@@ -194,7 +194,9 @@ class Store:
                 con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
-        except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
+        # A full disk surfaces as IOException, or as TransactionException ("Failed to commit:
+        # Could not write file") at COMMIT: both are OperationalErrors.
+        except (OSError, duckdb.OperationalError, duckdb.FatalException) as exc:
             self.close()  # DuckDB invalidates the database after a fatal error: reopen later
             raise StoreUnavailable(f"write to {self.path} failed: {exc}") from exc
 
