@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="machine-readable output")
     analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    hash_pin = sub.add_parser(
+        "hash-pin", help="print the salted hash of an operator PIN for operators[].pin_hash"
+    )
+    hash_pin.add_argument("--pin", help="the PIN (default: asked without echo)")
+
     export = sub.add_parser("export", help="write raw samples as a trace")
     export.add_argument("--config", required=True)
     export.add_argument("--from", dest="from_", required=True)
@@ -50,11 +55,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from edge.export import export_command
 
         return export_command(args)
+    if args.command == "hash-pin":
+        return _hash_pin(args.pin)
     if args.command == "run":
         from edge.agent import run_command
 
         return run_command(args)
     raise AssertionError(args.command)
+
+
+def _hash_pin(pin: str | None) -> int:
+    import getpass
+
+    from edge.tablet.auth import hash_secret
+
+    if pin is None:
+        pin = getpass.getpass("PIN: ")
+    if not pin.strip():
+        print("atelier-edge: hash-pin: the PIN is empty", file=sys.stderr)
+        return 2
+    print(hash_secret(pin))
+    return 0
 
 
 if __name__ == "__main__":

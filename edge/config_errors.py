@@ -225,7 +225,10 @@ def _tidy(msg: str) -> str:
 
 def _unknown_key(key: str, value: object, known: list[str] | None) -> str:
     if key == "pin":
-        return "is not read from the file: give the SHA-256 hex digest of the PIN as pin_sha256"
+        return (
+            "is not read from the file: give the salted hash printed by "
+            "`atelier-edge hash-pin` as pin_hash"
+        )
     if key in _SECRET_KEYS:
         # The value is a secret: never echo it.
         return (

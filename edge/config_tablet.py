@@ -14,8 +14,11 @@ stop_reasons:
 scrap_reasons:
   - {code: dimension, labels: {en: Out of tolerance, fr: Hors tolérance}}
 operators:
-  - {id: op-001, name: Demo Operator, pin_sha256: <sha256 hex of the PIN>, badge: "0001"}
+  - {id: op-001, name: Demo Operator, pin_hash: "scrypt$16384$8$1$...", badge: "0001"}
 ```
+``pin_hash`` is the salted scrypt form printed by ``atelier-edge hash-pin`` (preferred: a leaked
+config does not give the PINs away); ``pin_sha256`` (unsalted SHA-256 hex) is still accepted for
+existing files, but a 4-digit PIN hashed that way is found by trying all 10,000.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ def _sha256_hex(value: str) -> str:
         # Never echo it: it is the hash of a PIN.
         raise ValueError("is not a SHA-256 hex digest (64 hex digits) of the PIN")
     return value.lower()
+
+
+def _scrypt_hash(value: str) -> str:
+    parts = value.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
+        # Never echo it: it is the hash of a PIN.
+        raise ValueError(
+            "is not a salted PIN hash ('scrypt$N$r$p$salt$hash'): make one with "
+            "`atelier-edge hash-pin`"
+        )
+    return value
 
 
 Code = Annotated[str, AfterValidator(_code)]
@@ -77,17 +91,22 @@ class ScrapReason(Frozen):
 
 
 class Operator(Frozen):
-    """Logs in with a PIN (checked against ``pin_sha256``) or a badge, or both."""
+    """Logs in with a PIN (checked against ``pin_hash`` or ``pin_sha256``) or a badge, or both."""
 
     id: Code
     name: str = Field(min_length=1)
+    pin_hash: Annotated[str, AfterValidator(_scrypt_hash)] | None = Field(default=None, repr=False)
     pin_sha256: Annotated[str, AfterValidator(_sha256_hex)] | None = Field(default=None, repr=False)
     badge: str | None = Field(default=None, min_length=1, repr=False)
 
     @model_validator(mode="after")
     def _can_log_in(self) -> Operator:
-        if self.pin_sha256 is None and self.badge is None:
-            raise ValueError("has neither pin_sha256 nor badge: the operator could not log in")
+        if self.pin_hash is None and self.pin_sha256 is None and self.badge is None:
+            raise ValueError(
+                "has neither pin_hash, pin_sha256 nor badge: the operator could not log in"
+            )
+        if self.pin_hash is not None and self.pin_sha256 is not None:
+            raise ValueError("has both pin_hash and pin_sha256: keep only pin_hash")
         return self
 
 

@@ -48,6 +48,8 @@ class _Operator(Protocol):
     @property
     def name(self) -> str: ...
     @property
+    def pin_hash(self) -> str | None: ...
+    @property
     def pin_sha256(self) -> str | None: ...
     @property
     def badge(self) -> str | None: ...
@@ -56,7 +58,7 @@ class _Operator(Protocol):
 def directory_from_config(operators: Iterable[_Operator]) -> OperatorDirectory:
     accounts = []
     for op in operators:
-        pin = f"sha256${op.pin_sha256}" if op.pin_sha256 else None
+        pin = op.pin_hash or (f"sha256${op.pin_sha256}" if op.pin_sha256 else None)
         badge = f"sha256${hashlib.sha256(op.badge.encode()).hexdigest()}" if op.badge else None
         accounts.append(OperatorAccount(op.id, op.name, pin, badge))
     return OperatorDirectory(accounts)

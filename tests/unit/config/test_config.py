@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable
 from datetime import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from edge.config import (
     load_config,
     parse_config,
 )
+from edge.tablet.auth import verify_secret
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "config" / "edge.yaml"
@@ -446,7 +446,8 @@ def test_the_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     night = next(s for s in config.shifts if s.name == "night")
     assert night.crosses_midnight and night.length_s == 8 * 3600
     assert [s.name for s in config.shifts] == ["morning", "afternoon", "night"]
-    assert config.operators[0].pin_sha256 == hashlib.sha256(b"1234").hexdigest()
+    pin_hash = config.operators[0].pin_hash
+    assert pin_hash is not None and verify_secret("1234", pin_hash)  # the demo PIN, salted
     assert config.central is not None
     monkeypatch.setenv("ATELIER_EDGE_TOKEN", "t0k3n")
     assert config.central.token() == "t0k3n"
@@ -559,7 +560,7 @@ def test_tablet_sections_default_and_validate() -> None:
     issues = issues_of(bad)
     assert "already used by stop_reasons[0].reasons[0]" in issues["stop_reasons[1].reasons[0].code"]
     assert "SHA-256" in issues["operators[0].pin_sha256"] and "1234" not in str(issues)
-    assert "neither pin_sha256 nor badge" in issues["operators[1]"]
+    assert "neither pin_hash, pin_sha256 nor badge" in issues["operators[1]"]
 
 
 def test_badges_are_unique_and_not_shown() -> None:
@@ -578,13 +579,14 @@ def test_a_literal_pin_is_refused_without_echoing_it() -> None:
     config = good()
     config["operators"] = [{"id": "op-1", "name": "Ann", "pin": "4321"}]
     message = issues_of(config)["operators[0].pin"]
-    assert "pin_sha256" in message and "4321" not in message
+    assert "pin_hash" in message and "hash-pin" in message and "4321" not in message
 
 
 def test_operator_repr_hides_credentials() -> None:
     config = load_config(EXAMPLE)
-    assert config.operators[0].pin_sha256 is not None
-    assert config.operators[0].pin_sha256 not in repr(config)
+    pin_hash = config.operators[0].pin_hash
+    assert pin_hash is not None
+    assert pin_hash not in repr(config) and pin_hash.split("$")[-1] not in repr(config)
 
 
 def test_top_level_must_be_a_mapping() -> None:
