@@ -169,18 +169,22 @@ def bare_phase(port: int, seconds: float, warmup_s: float) -> Phase:
     try:
         sub.stdout.readline()  # connecting
         time.sleep(0.5)  # subscribed before the publisher starts
+        proc = psutil.Process(sub.pid)
+        watch = RssWatch(proc)
         with publisher(port, topic):
             time.sleep(warmup_s)
-            first = _last_count(sub)
+            first, cpu0 = _last_count(sub), _cpu(proc)
             t0 = time.perf_counter()
-            time.sleep(seconds)
-            last = _last_count(sub)
+            _sleep_watching(seconds, watch)
+            last, cpu1 = _last_count(sub), _cpu(proc)
             elapsed = time.perf_counter() - t0
     finally:
         sub.terminate()
         sub.wait(10)
     rate = (last - first) / elapsed
-    return Phase("bare paho subscriber (ceiling)", rate, rate * 4, None, None, elapsed)
+    # CPU per 100k samples as if each message carried the same 4 samples as the edge's.
+    cpu = (cpu1 - cpu0) / (rate * elapsed * 4) * 100_000 if rate else None
+    return Phase("bare paho subscriber (ceiling)", rate, rate * 4, cpu, watch.peak / 2**20, elapsed)
 
 
 def _last_count(sub: subprocess.Popen[str]) -> int:
