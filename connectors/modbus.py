@@ -68,8 +68,11 @@ class ModbusConnector(SupervisedConnector):
         loop = asyncio.get_running_loop()
         period = self.spec.poll_ms / 1000
         due = loop.time()
-        while True:
+        while not self._closing:
             await self.poll_once(client)
+            if period <= 0:  # poll_ms 0: as fast as the device answers (benchmarks)
+                await asyncio.sleep(0)
+                continue
             # Drift-free: stay on the grid start + k*period; if a poll overran, skip the missed
             # ticks rather than firing them back to back.
             due += period

@@ -109,6 +109,8 @@ class MqttConnector(SupervisedConnector):
         return client
 
     def _down(self, reason: str) -> None:
+        if self._closing:
+            return  # our own disconnect on close
         if self._tracker.state is ConnectionState.connected:
             logger.warning("source %s: %s", self.name, reason)
             self._bad("connection_lost", reason)

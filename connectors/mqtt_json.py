@@ -9,10 +9,13 @@ the receive time. Whole-message problems raise BadInput (``malformed_json``, ``n
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+
+import orjson
 
 from connectors.base import BadInput, Sample
 from connectors.specs import MqttSignalSpec
@@ -26,6 +29,7 @@ class _Field:
     signal: str
     path: tuple[str, ...]
     values: ValueMap
+    plain: bool  # no states, scale 1, offset 0: a number passes through as float
 
 
 def parse_timestamp_ns(raw: object) -> int:
@@ -67,6 +71,7 @@ class JsonDecoder:
                 s.name,
                 tuple(s.field.split(".")),
                 ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)),
+                s.states is None and s.scale == 1.0 and s.offset == 0.0,
             )
             for s in signals
         )
@@ -83,17 +88,21 @@ class JsonDecoder:
         self, topic: str, payload: bytes | bytearray, recv_ns: int, out: list[Sample]
     ) -> list[BadInput]:
         """Append this message's samples to ``out``; returns per-field problems."""
+        # Hot path (one call per message): orjson parses ~2.5x faster than the json module, and
+        # plain numeric fields skip the generic conversion.
         try:
-            doc = json.loads(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:  # also invalid UTF-8
             raise BadInput("malformed_json", f"{topic}: {exc}") from None
-        if not isinstance(doc, dict):
+        if type(doc) is not dict:
             raise BadInput("not_object", f"{topic}: {type(doc).__name__}")
-        machine = self.machine_of(topic)
+        machine = self.machine if self.machine_level is None else self.machine_of(topic)
         ts_ns = recv_ns
         if self.timestamp_path is not None:
             raw_ts = _get(doc, self.timestamp_path)
-            if raw_ts is not _MISSING:
+            if type(raw_ts) is int:
+                ts_ns = raw_ts * 1_000_000
+            elif raw_ts is not _MISSING:
                 ts_ns = parse_timestamp_ns(raw_ts)
         bad: list[BadInput] = []
         found = 0
@@ -102,6 +111,9 @@ class JsonDecoder:
             if raw is _MISSING:
                 continue
             found += 1
+            if f.plain and (type(raw) is int or (type(raw) is float and math.isfinite(raw))):
+                out.append(Sample(ts_ns, machine, f.signal, float(raw)))
+                continue
             try:
                 out.append(Sample(ts_ns, machine, f.signal, f.values.convert(raw)))
             except UnmappedState as exc:
@@ -114,12 +126,11 @@ class JsonDecoder:
         return bad
 
 
-def _get(doc: dict[str, object], path: tuple[str, ...]) -> object:
-    node: object = doc
-    for key in path:
-        if not isinstance(node, dict):
-            return _MISSING
-        node = node.get(key, _MISSING)
-        if node is _MISSING:
-            return _MISSING
+def _get(doc: dict[str, Any], path: tuple[str, ...]) -> object:
+    node: Any = doc
+    try:
+        for key in path:
+            node = node[key]
+    except (KeyError, TypeError, IndexError):
+        return _MISSING
     return node

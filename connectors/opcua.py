@@ -187,7 +187,7 @@ class OpcUaConnector(SupervisedConnector):
         indexed = [(i, client.get_node(nid)) for i, nid in enumerate(self._node_ids) if nid]
         period = self.spec.poll_ms / 1000
         due = loop.time()
-        while not lost.is_set():
+        while not lost.is_set() and not self._closing:
             results = await client.read_attributes([n for _, n in indexed], AttributeIds.Value)
             now_ns = time.time_ns()
             samples: list[Sample] = []

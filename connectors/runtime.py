@@ -19,6 +19,7 @@ from typing import Self
 from connectors.backoff import Backoff
 from connectors.base import (
     Batch,
+    ConfigurationError,
     ConnectError,
     ConnectionState,
     Sample,
@@ -68,10 +69,15 @@ class SupervisedConnector:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
-        if self._task is not None:
-            self._task.cancel()
+        task = self._task
+        if task is not None:
+            # Python 3.11's wait_for can swallow a cancel that races with a reply (gh-86296),
+            # and client libraries await it deep inside: cancel until the task is really done.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                task.result()
             self._task = None
         await self._close()
         self._tracker.set_state(ConnectionState.closed)
@@ -133,6 +139,16 @@ class SupervisedConnector:
                 reason = "session ended"
             except ConnectError as exc:
                 reason = str(exc) or type(exc).__name__
+            except ConfigurationError as exc:
+                # Retrying cannot help: report it on /health and stop this source only.
+                logger.error("source %s: %s", self.name, exc)
+                self._tracker.set_state(ConnectionState.failed, str(exc))
+                return
+            except Exception as exc:
+                # A bug or an unexpected library error must not kill the source for good: log
+                # it with its traceback and start a new session after the backoff.
+                logger.exception("source %s: unexpected error in the session", self.name)
+                reason = f"internal error: {type(exc).__name__}: {exc}"
             if self._closing:
                 return
             was_connected = self._tracker.state is ConnectionState.connected
