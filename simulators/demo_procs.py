@@ -201,6 +201,7 @@ class Central:
         wait_http(f"{self.url}/health", self.child)
         return self.child
 
-    def stop(self) -> None:
-        if self.child is not None:
-            self.child.stop()
+    def stop(self, grace_s: float = 5.0) -> int | None:
+        """SIGINT; uvicorn waits for open requests (an edge's long-poll holds one up to its
+        ``wait``), so after ``grace_s`` the process is killed: it holds no state in memory."""
+        return None if self.child is None else self.child.stop(grace_s)
