@@ -58,14 +58,15 @@ class OpcUaConnector(SupervisedConnector):
         self._maps = [
             ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)) for s in spec.signals
         ]
-        self._node_ids: list[ua.NodeId | None] = []
+        self._configured: list[ua.NodeId] = []
         for s in spec.signals:
             try:
-                self._node_ids.append(ua.NodeId.from_string(s.node))
+                self._configured.append(ua.NodeId.from_string(s.node))
             except (ValueError, UaError) as exc:
                 raise ConfigurationError(
                     f"signal {s.name!r}: bad node id {s.node!r}: {exc}"
                 ) from None
+        self._node_ids: list[ua.NodeId | None] = list(self._configured)  # resolved per session
         self._client: Client | None = None
         self._write_types: dict[str, ua.VariantType] = {}
 
@@ -88,6 +89,7 @@ class OpcUaConnector(SupervisedConnector):
             await self._secure(client)
             await client.connect()
             connected = True
+            self._node_ids = await self._resolve(client)
             self._client = client
             self._write_types.clear()
             if spec.mode == "subscribe":
@@ -103,6 +105,25 @@ class OpcUaConnector(SupervisedConnector):
         finally:
             self._client = None
             await _close(client, polite=connected)
+
+    async def _resolve(self, client: Client) -> list[ua.NodeId | None]:
+        """``nsu=<uri>;...`` node ids -> the index this server gives the URI (servers differ, and
+        some refuse ``nsu=`` in requests); an unknown URI is bad input for that signal only."""
+        if not any(getattr(n, "NamespaceUri", None) for n in self._configured):
+            return list(self._configured)
+        namespaces = await client.get_namespace_array()
+        resolved: list[ua.NodeId | None] = []
+        for signal, node_id in zip(self.spec.signals, self._configured, strict=True):
+            uri = getattr(node_id, "NamespaceUri", None)
+            if not uri:
+                resolved.append(node_id)
+            elif uri in namespaces:
+                index = namespaces.index(uri)
+                resolved.append(ua.NodeId(node_id.Identifier, ua.Int16(index), node_id.NodeIdType))
+            else:
+                self._bad("unknown_namespace", f"{signal.name}: {uri}")
+                resolved.append(None)
+        return resolved
 
     async def _secure(self, client: Client) -> None:
         sec = self.spec.security

@@ -3,7 +3,9 @@ Sparkplug B births/aliases/rebirth/death."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 import uuid
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.integration.connectors.support import Collector, Mosquitto, Publisher
 from tests.support.services import free_port, mqtt_broker
 
 pytestmark = pytest.mark.integration
+ROOT = str(Path(__file__).resolve().parents[3])
 
 SIGNALS = (
     MqttSignalSpec("count", "counters.total"),
@@ -107,7 +110,8 @@ async def test_unacknowledged_messages_survive_a_connector_kill(
     no connector ran."""
     host, port = broker
     topic = f"{root}/telemetry"
-    s = spec(f"mqtt://{host}:{port}", topic, client_id=f"atelier-noloss-{uuid.uuid4().hex[:8]}")
+    client_id = f"atelier-noloss-{uuid.uuid4().hex[:8]}"
+    s = spec(f"mqtt://{host}:{port}", topic, client_id=client_id, session_expiry_s=60)
     conn = build(s)
     with Publisher(host, port) as pub:
         async with conn, Collector(conn, ack=False) as col:
@@ -212,3 +216,44 @@ async def test_sparkplug_births_aliases_rebirth_and_death(broker: tuple[str, int
             )
             await col.wait_for(lambda: col.of("state")[-1].value == MachineState.offline)
             assert col.of("state")[-1].machine == "press-09"
+
+
+async def test_sigkill_between_receive_and_store_loses_nothing(
+    broker: tuple[str, int], root: str
+) -> None:
+    """A real crash: the consumer process is SIGKILLed after receiving (never acknowledging);
+    a new connector with the same client id gets those messages and the ones sent meanwhile."""
+    host, port = broker
+    topic = f"{root}/telemetry"
+    url, client_id = f"mqtt://{host}:{port}", f"atelier-crash-{uuid.uuid4().hex[:8]}"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.integration.connectors.crash_consumer",
+        url,
+        topic,
+        client_id,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), 20)
+        assert line.strip() == b"connected"
+        with Publisher(host, port) as pub:
+            for n in range(1, 31):
+                pub.publish(topic, message(n))
+            received = 0
+            while received < 30:
+                received = int(await asyncio.wait_for(child.stdout.readline(), 10))
+            child.kill()  # SIGKILL: no DISCONNECT, no ack, nothing flushed
+            await child.wait()
+            for n in range(31, 61):
+                pub.publish(topic, message(n))
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    s = spec(url, topic, client_id=client_id, session_expiry_s=60)
+    async with build(s) as conn, Collector(conn) as col:
+        await col.wait_for(lambda: {x.value for x in col.of("count")} >= set(range(1, 61)))

@@ -71,8 +71,9 @@ async def test_subscription_delivers_values_with_source_time() -> None:
 
 async def test_unknown_node_is_counted_and_the_others_keep_sampling() -> None:
     signals = (
-        OpcUaSignalSpec("count", "ns=2;s=Line.Count"),
+        OpcUaSignalSpec("count", "nsu=urn:atelier:test;s=Line.Count"),  # URI resolved to ns=2
         OpcUaSignalSpec("ghost", "ns=2;s=Line.NoSuchNode"),
+        OpcUaSignalSpec("lost", "nsu=urn:elsewhere;s=Line.Count"),
         OpcUaSignalSpec("state", "ns=2;s=Line.State", states={"1": "running"}),
     )
     async with (
@@ -88,8 +89,9 @@ async def test_unknown_node_is_counted_and_the_others_keep_sampling() -> None:
         await col.wait_for(lambda: col.of("state")[-1].value == MachineState.unknown)
         errors = conn.status.errors
         assert errors["unknown_node"] == 1
+        assert errors["unknown_namespace"] == 1
         assert errors["unmapped_state"] >= 1
-        assert col.of("ghost") == []
+        assert col.of("ghost") == col.of("lost") == []
 
 
 async def test_poll_mode_reads_all_nodes_and_counts_unknown_ones() -> None:
