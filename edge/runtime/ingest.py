@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
@@ -35,6 +36,11 @@ def to_arrow(items: Sequence[Item]) -> pa.Table:
         ],
         schema=SAMPLE_SCHEMA,
     )
+
+
+def _ack_all(items: Sequence[Item]) -> None:
+    for item in items:
+        item.batch.ack()
 
 
 def _append(store: Store, table: pa.Table) -> int:
@@ -65,12 +71,19 @@ class Ingest:
         self.last_commit_ns: int | None = None
 
     async def run(self) -> None:
-        while True:
-            items = await self._queue.take(self._max, self._linger_s)
-            await self._commit(items)
-            for item in items:
-                item.batch.ack()
-            await self._queue.release(items)
+        loop = asyncio.get_running_loop()
+        # Acks go out from their own thread: an MQTT ack is a socket write per message (paho
+        # wakes its network thread for each), which would otherwise stall this loop. One round
+        # of acks at a time, always after its commit.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ack") as acks:
+            pending: asyncio.Future[None] | None = None
+            while True:
+                items = await self._queue.take(self._max, self._linger_s)
+                await self._commit(items)
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(acks, _ack_all, items)
+                await self._queue.release(items)
 
     async def drain(self, timeout_s: float) -> bool:
         """Wait until everything queued so far is committed (for a clean shutdown)."""

@@ -55,8 +55,8 @@ async def test_counts_production_and_acks_after_commit(tmp_path: Path) -> None:
         )
         await sources.current["m2"].push(counter_samples("m2", 0, [0, 5, 9], t0_ns=T0))
         await _committed(agent, 11)
-        assert sources.current["m1"].acked == 2
-        assert sources.current["m2"].acked == 1
+        await eventually(lambda: sources.current["m1"].acked == 2)
+        await eventually(lambda: sources.current["m2"].acked == 1)
     # m1 counts from its first sample (10): 4 parts, 1 reject; m2: 9 parts.
     assert _totals(tmp_path) == {"m1": (4, 3, 1), "m2": (9, 9, 0)}
 
@@ -113,7 +113,7 @@ async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> No
         assert agent.queue.depth == 9  # held in memory, within the bound of 10
         store.broken = False
         await _committed(agent, 9)
-        assert conn.acked == 3
+        await eventually(lambda: conn.acked == 3)
         r = await http.get("/health")
         assert r.status_code == 200, r.json()
     assert _totals(tmp_path) == {"m1": (8, 8, 0)}
@@ -206,7 +206,7 @@ async def test_unusable_data_dir_at_start_then_recovers(
         assert conn.acked == 0
         blocker.unlink()  # the disk is back
         await _committed(agent, 4)
-        assert conn.acked == 1
+        await eventually(lambda: conn.acked == 1)
         assert (await http.get("/health")).status_code == 200
     assert _totals(data_dir) == {"m1": (3, 3, 0)}
     messages = [r.getMessage() for r in caplog.records if r.name == "edge.ingest"]
