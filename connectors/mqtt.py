@@ -91,7 +91,7 @@ class MqttConnector(SupervisedConnector):
 
         def on_connect(c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
             if rc.is_failure:
-                loop.call_soon_threadsafe(self._down, f"connect refused: {rc}")
+                loop.call_soon_threadsafe(self._failed, f"connect refused: {rc}")
                 return
             self._generation += 1
             c.subscribe(spec.topic, qos=spec.qos)
@@ -103,10 +103,18 @@ class MqttConnector(SupervisedConnector):
         def on_message(_c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
             bridge.put((message, time.time_ns()))  # receive time, wall clock
 
+        def on_connect_fail(_c: paho.Client, _u: Any) -> None:
+            loop.call_soon_threadsafe(self._failed, f"cannot connect to {self._host}:{self._port}")
+
         client.on_connect = on_connect
+        client.on_connect_fail = on_connect_fail
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         return client
+
+    def _failed(self, reason: str) -> None:
+        self._bad("connect_failed", reason)
+        self._tracker.set_state(ConnectionState.reconnecting, reason)
 
     def _down(self, reason: str) -> None:
         if self._closing:
@@ -114,7 +122,9 @@ class MqttConnector(SupervisedConnector):
         if self._tracker.state is ConnectionState.connected:
             logger.warning("source %s: %s", self.name, reason)
             self._bad("connection_lost", reason)
-        self._tracker.set_state(ConnectionState.reconnecting, reason)
+            self._tracker.set_state(ConnectionState.reconnecting, reason)
+        else:  # the end of a refused attempt: keep the refusal as the reason
+            self._tracker.set_state(ConnectionState.reconnecting)
 
     # -- asyncio side ----------------------------------------------------------------------------
     async def _session(self) -> None:

@@ -193,12 +193,17 @@ class BareModbus:
 class Mosquitto:
     """A private mosquitto on ``port`` that a test may kill and restart."""
 
-    def __init__(self, port: int, workdir: Path, *, extra: str = "") -> None:
+    def __init__(
+        self, port: int, workdir: Path, *, extra: str = "", anonymous: bool = True
+    ) -> None:
         self.port = port
         self.config = workdir / f"mosquitto-{port}.conf"
+        self.log = workdir / f"mosquitto-{port}.log"
         self.config.write_text(
-            f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"max_queued_messages 100000\nset_tcp_nodelay true\n{extra}"
+            f"listener {port} 127.0.0.1\nallow_anonymous {str(anonymous).lower()}\n"
+            f"persistence false\nmax_queued_messages 100000\nset_tcp_nodelay true\n"
+            # as root, mosquitto would switch to its own user, who cannot read pytest's tmp dirs
+            f"log_dest file {self.log}\nuser root\n{extra}"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -211,7 +216,8 @@ class Mosquitto:
         deadline = time.monotonic() + 5
         while not port_open("127.0.0.1", self.port, 0.2):
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto did not start on port {self.port}")
+                log = self.log.read_text() if self.log.exists() else ""
+                raise RuntimeError(f"mosquitto did not start on port {self.port}: {log[-500:]}")
             time.sleep(0.05)
 
     def stop(self) -> None:
