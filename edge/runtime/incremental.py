@@ -239,11 +239,7 @@ class IncrementalAnalytics:
         for minute, n, r in zip(
             minutes.tolist(), per_minute.tolist(), rejects.tolist(), strict=True
         ):
-            tx.con.execute(
-                "INSERT INTO events (machine, kind, start_ns, end_ns, work_order, total, reject) "
-                "VALUES (?, 'cycles', ?, ?, ?, ?, ?)",
-                [params.id, minute * MINUTE_NS, (minute + 1) * MINUTE_NS, order, n, r],
-            )
+            _add_minute(tx, params.id, minute * MINUTE_NS, order, n, r)
         all_ends = (
             ends if prev.last_cycle_ns is None else np.concatenate(([prev.last_cycle_ns], ends))
         )
@@ -326,6 +322,24 @@ class IncrementalAnalytics:
             [machine, order, parts.first_ns, parts.last_ns, parts.total, good, parts.reject, seq],
         )
         return 1
+
+
+def _add_minute(
+    tx: Transaction, machine: str, start_ns: int, order: str | None, total: int, reject: int
+) -> None:
+    """One ``cycles`` row per machine, minute and order: runs add to it."""
+    key = [machine, start_ns, order]
+    row = tx.con.execute(
+        "UPDATE events SET total = total + ?, reject = reject + ? WHERE machine = ? "
+        "AND kind = 'cycles' AND start_ns = ? AND work_order IS NOT DISTINCT FROM ?",
+        [total, reject, *key],
+    ).fetchone()
+    if row is None or int(row[0]) == 0:
+        tx.con.execute(
+            "INSERT INTO events (machine, kind, start_ns, end_ns, work_order, total, reject) "
+            "VALUES (?, 'cycles', ?, ?, ?, ?, ?)",
+            [machine, start_ns, start_ns + MINUTE_NS, order, total, reject],
+        )
 
 
 def _state(code: int) -> MachineState:

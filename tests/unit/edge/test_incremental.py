@@ -74,6 +74,8 @@ def test_counts_wraps_stops_and_states_across_runs(store: Store) -> None:
     ]
     cycles = store.events(machine="m", kind="cycles", from_ns=0, to_ns=2**62)
     assert sum(e["total"] for e in cycles) == 7
+    starts = [e["start_ns"] for e in cycles]
+    assert len(starts) == len(set(starts))  # one row per minute, whatever the number of runs
     assert json.loads(json.dumps(cycles[0]["start_ns"])) % (60 * NS) == 0
 
 
