@@ -143,18 +143,18 @@ class EdgeJobs:
         except StoreError as exc:
             self._failed(name, str(exc))
             return
-        except Exception as exc:  # a job boundary: log, keep the scheduler alive
-            if name not in self.state.failing:
-                logger.exception("job %s failed", name)
-            self._failed(name, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a job boundary: log (with the traceback), keep scheduling
+            self._failed(name, f"{type(exc).__name__}: {exc}", traceback=True)
             return
         if name in self.state.failing:
             self.state.failing.discard(name)
             event(logger, logging.INFO, "job recovered", job=name)
 
-    def _failed(self, name: str, reason: str) -> None:
-        if name not in self.state.failing:
-            event(logger, logging.ERROR, "job failed", job=name, reason=reason)
+    def _failed(self, name: str, reason: str, *, traceback: bool = False) -> None:
+        if name not in self.state.failing:  # a failure is logged once, its recovery once
+            logger.error(
+                "job failed", exc_info=traceback, extra={"fields": {"job": name, "reason": reason}}
+            )
         self.state.failing.add(name)
 
     async def run_analytics(self) -> None:
