@@ -90,6 +90,7 @@ class Downlink:
             m: Backoff(base_s=0.5, cap_s=backoff_cap_s, rng=random.Random()) for m in machines
         }
         self._not_before: dict[str, float] = {}
+        self._tried_with: dict[str, Connector | None] = {}  # connector of the last attempt
         self._failures = Counter(
             "edge_downlink_failures",
             "Failed writes of an order/target to a PLC (retried)",
@@ -114,9 +115,15 @@ class Downlink:
         done = 0
         now = time.monotonic()
         for machine, order, target, _attempts in pending:
-            if self._not_before.get(machine, 0.0) > now or machine not in self._machines:
+            if machine not in self._machines:
                 continue
-            error = await self._write(machine, order, target)
+            connector = self._connector(machine)
+            # a new connection (the source reconnected) is worth a try before the backoff ends
+            fresh = connector is not None and connector is not self._tried_with.get(machine)
+            if self._not_before.get(machine, 0.0) > now and not fresh:
+                continue
+            self._tried_with[machine] = connector
+            error = await self._write(connector, machine, order, target)
             await self._writer.call(
                 downlink_result,
                 machine=machine,
@@ -131,8 +138,9 @@ class Downlink:
                 self._failed(machine, error)
         return done
 
-    async def _write(self, machine: str, order: str | None, target: int | None) -> str | None:
-        connector = self._connector(machine)
+    async def _write(
+        self, connector: Connector | None, machine: str, order: str | None, target: int | None
+    ) -> str | None:
         if connector is None:
             return "source not connected"
         try:
