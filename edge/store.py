@@ -123,7 +123,7 @@ class Store:
     """One DuckDB file under ``data_dir``; open/close explicitly, from one thread."""
 
     def __init__(
-        self, data_dir: Path, *, memory_limit: str = "192MB", read_only: bool = False
+        self, data_dir: Path, *, memory_limit: str = "128MB", read_only: bool = False
     ) -> None:
         self.path = Path(data_dir) / DB_FILENAME
         self._memory_limit = memory_limit
