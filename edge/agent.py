@@ -99,7 +99,7 @@ class Agent:
     Extension points for the parts built next: ``background`` coroutines run for the agent's
     life (started after the store, cancelled with the sources: a sync loop awaits
     ``agent.writer.call(Store.outbox_pending, ...)``), ``extend_app`` adds routers to the
-    HTTP app before it serves (the tablet pages).
+    HTTP app before it serves (which already holds the JSON API and the tablet pages).
     """
 
     def __init__(
@@ -220,7 +220,10 @@ class Agent:
     async def _start_api(self) -> None:
         api = self.config.edge.api
         app = create_app(self.services)
-        if self._extend_app is not None:  # e.g. the tablet pages
+        from edge.tablet import edge_tablet_router  # operator pages and actions
+
+        app.include_router(edge_tablet_router(self.config, self.writer, self.services))
+        if self._extend_app is not None:
             self._extend_app(app, self)
         config = uvicorn.Config(
             app,

@@ -233,7 +233,7 @@ async def test_background_tasks_and_app_extension(tmp_path: Path) -> None:
 
     def extend(app: FastAPI, agent: Agent) -> None:
         router = APIRouter()
-        router.add_api_route("/tablet/ping", lambda: {"machines": agent.services.machine_ids()})
+        router.add_api_route("/extension/ping", lambda: {"machines": agent.services.machine_ids()})
         app.include_router(router)
 
     port = free_port()
@@ -241,7 +241,10 @@ async def test_background_tasks_and_app_extension(tmp_path: Path) -> None:
     config = edge_config(tmp_path, machines=("m1",), api={"host": "127.0.0.1", "port": port})
     agent = Agent(config, factories=sources.factories(), background=[fake_sync], extend_app=extend)
     async with agent, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        assert (await http.get("/tablet/ping")).json() == {"machines": ["m1"]}
+        assert (await http.get("/extension/ping")).json() == {"machines": ["m1"]}
+        tablet = await http.get("/tablet/", follow_redirects=True)  # served by the agent too
+        assert tablet.status_code == 200
+        assert "text/html" in tablet.headers["content-type"]
         await _connected(sources, agent)
         await sources.current["m1"].push(counter_samples("m1", 0, [0, 4], t0_ns=T0))
         await agent.jobs.run_analytics()
