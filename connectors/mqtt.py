@@ -8,15 +8,15 @@ on an earlier connection are not sent (message ids restart per connection): the 
 redelivers those messages instead — a duplicate, never a loss.
 
 paho's own thread keeps the connection (and reconnects with its capped backoff); messages cross
-into asyncio through :class:`~connectors.mqtt_bridge.Bridge`.
+into asyncio through :class:`~connectors.mqtt_bridge.Inbox` (decoded in paho's thread).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from connectors.base import BadInput, ConfigurationError, ConnectionState, Sample
-from connectors.mqtt_bridge import Bridge
+from connectors.mqtt_bridge import Inbox, Taken
 from connectors.mqtt_json import JsonDecoder
 from connectors.runtime import SupervisedConnector, logger
 from connectors.sparkplug import SparkplugDecoder, rebirth_request
@@ -69,11 +69,10 @@ class MqttConnector(SupervisedConnector):
         self._client: paho.Client | None = None
         self._generation = 0  # bumped on every (re)connect, read by ack closures
         self._rebirth_sent: dict[tuple[str, str], int] = {}
+        self._disconnected = threading.Event()
 
     # -- paho side (its network thread) ----------------------------------------------------------
-    def _make_client(
-        self, loop: asyncio.AbstractEventLoop, bridge: Bridge[tuple[paho.MQTTMessage, int]]
-    ) -> paho.Client:
+    def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> paho.Client:
         spec = self.spec
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -98,10 +97,14 @@ class MqttConnector(SupervisedConnector):
             loop.call_soon_threadsafe(self._connected)
 
         def on_disconnect(_c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            self._disconnected.set()
             loop.call_soon_threadsafe(self._down, f"disconnected: {rc}")
 
-        def on_message(_c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
-            bridge.put((message, time.time_ns()))  # receive time, wall clock
+        def on_message(c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
+            samples: list[Sample] = []
+            bad = self._decode(c, message, time.time_ns(), samples)  # receive time, wall clock
+            ack = (self._generation, message.mid) if message.qos == 1 else None
+            inbox.put(samples, ack, bad)
 
         def on_connect_fail(_c: paho.Client, _u: Any) -> None:
             loop.call_soon_threadsafe(self._failed, f"cannot connect to {self._host}:{self._port}")
@@ -126,11 +129,28 @@ class MqttConnector(SupervisedConnector):
         else:  # the end of a refused attempt: keep the refusal as the reason
             self._tracker.set_state(ConnectionState.reconnecting)
 
+    def _decode(
+        self, client: paho.Client, message: paho.MQTTMessage, recv_ns: int, out: list[Sample]
+    ) -> list[BadInput]:
+        """One message -> samples appended to ``out``; returns its problems (paho's thread)."""
+        try:
+            topic = message.topic
+            payload = message.payload
+            if len(payload) > self.spec.max_payload_bytes:
+                raise BadInput("oversized", f"{topic}: {len(payload)} bytes")
+            if self.spec.format == "sparkplug":
+                return self._sparkplug_message(client, topic, payload, recv_ns, out)
+            return self._json.decode(topic, payload, recv_ns, out)
+        except BadInput as exc:
+            return [exc]
+        except UnicodeDecodeError:
+            return [BadInput("bad_topic", repr(message._topic[:60]))]
+
     # -- asyncio side ----------------------------------------------------------------------------
     async def _session(self) -> None:
         loop = asyncio.get_running_loop()
-        bridge: Bridge[tuple[paho.MQTTMessage, int]] = Bridge(loop, self.spec.buffer_messages)
-        client = self._make_client(loop, bridge)
+        inbox = Inbox(loop, self.spec.buffer_messages)
+        client = self._make_client(loop, inbox)
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.spec.session_expiry_s
         properties.ReceiveMaximum = self.spec.receive_maximum
@@ -146,53 +166,42 @@ class MqttConnector(SupervisedConnector):
             )
             client.loop_start()
             while True:
-                await bridge.ready.wait()
-                messages = bridge.take()
-                if messages:
-                    await self._handle(client, messages)
+                await inbox.ready.wait()
+                await self._handle(client, inbox.take())
         finally:
             self._client = None
-            bridge.close()
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
+            inbox.close()
+            await self._disconnect(client)
 
-    async def _handle(
-        self, client: paho.Client, messages: list[tuple[paho.MQTTMessage, int]]
-    ) -> None:
-        samples: list[Sample] = []
-        mids: list[int] = []
-        sparkplug = self.spec.format == "sparkplug"
-        max_bytes = self.spec.max_payload_bytes
-        for message, recv_ns in messages:
-            if message.qos == 1:
-                mids.append(message.mid)
-            try:
-                topic = message.topic
-                if len(message.payload) > max_bytes:
-                    raise BadInput("oversized", f"{topic}: {len(message.payload)} bytes")
-                if sparkplug:
-                    self._sparkplug_message(client, topic, message.payload, recv_ns, samples)
-                else:
-                    for exc in self._json.decode(topic, message.payload, recv_ns, samples):
-                        self._bad(exc.reason, exc.detail)
-            except BadInput as exc:
-                self._bad(exc.reason, exc.detail)
-            except UnicodeDecodeError:
-                self._bad("bad_topic", repr(message._topic[:60]))
-        ack = self._acker(client, mids) if mids else None
-        if samples:
-            await self._emit(samples, ack)
+    async def _disconnect(self, client: paho.Client) -> None:
+        # Acknowledgements queued just before closing must reach the broker, else it redelivers
+        # messages that are already stored: let paho's thread write its queue out first
+        # (bounded), then DISCONNECT, and wait for that before stopping the thread.
+        for _ in range(100):
+            if not client.want_write():
+                break
+            await asyncio.sleep(0.01)
+        self._disconnected.clear()
+        if client.disconnect() == paho.MQTT_ERR_SUCCESS:
+            await asyncio.to_thread(self._disconnected.wait, 2.0)
+        await asyncio.to_thread(client.loop_stop)
+
+    async def _handle(self, client: paho.Client, taken: Taken) -> None:
+        for exc in taken.bad:
+            self._bad(exc.reason, exc.detail)
+        ack = self._acker(client, taken.acks) if taken.acks else None
+        if taken.samples:
+            await self._emit(taken.samples, ack)
         elif ack is not None:
             ack()  # nothing to store: release the messages now
 
-    def _acker(self, client: paho.Client, mids: list[int]) -> Callable[[], None]:
-        generation = self._generation
-
+    def _acker(self, client: paho.Client, acks: list[tuple[int, int]]) -> Callable[[], None]:
         def ack() -> None:
-            if generation != self._generation:
-                return  # ids of an older connection: the broker redelivers those messages
-            for mid in mids:
-                client.ack(mid, 1)
+            current = self._generation
+            for generation, mid in acks:
+                # ids of an older connection are skipped: the broker redelivers those messages
+                if generation == current:
+                    client.ack(mid, 1)
 
         return ack
 
@@ -203,20 +212,13 @@ class MqttConnector(SupervisedConnector):
         payload: bytes | bytearray,
         recv_ns: int,
         out: list[Sample],
-    ) -> None:
+    ) -> list[BadInput]:
         decoded = self._sparkplug.decode(topic, payload, recv_ns)
         out.extend(decoded.samples)
-        for exc in decoded.bad:
-            self._bad(exc.reason, exc.detail)
         if decoded.rebirth is not None:
             now = time.time_ns()
             if now - self._rebirth_sent.get(decoded.rebirth, 0) >= REBIRTH_INTERVAL_NS:
                 self._rebirth_sent[decoded.rebirth] = now
-                request_topic, payload = rebirth_request(*decoded.rebirth, now // 1_000_000)
-                client.publish(request_topic, payload, qos=0)
-
-    async def _close(self) -> None:
-        client = self._client
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.disconnect()
+                request_topic, request = rebirth_request(*decoded.rebirth, now // 1_000_000)
+                client.publish(request_topic, request, qos=0)
+        return decoded.bad

@@ -1,52 +1,69 @@
 """Thread -> asyncio hand-over for paho's network thread, bounded, with back-pressure.
 
-paho runs its network loop in its own thread (``loop_start``) and calls ``on_message`` there.
-``put`` appends to an inbox and wakes the event loop once per burst
-(``loop.call_soon_threadsafe``), not once per message; when the inbox holds ``capacity``
-messages, ``put`` *waits* — paho stops reading its socket, TCP and the broker's inflight window
-hold the rest. Nothing is dropped.
+paho runs its network loop in its own thread (``loop_start``); messages are decoded right there
+in ``on_message`` and their samples, acknowledgement ids and problems are appended to an
+:class:`Inbox`. The event loop is woken once per burst (``loop.call_soon_threadsafe``), not per
+message, and takes everything at once: the asyncio thread does per-batch work only, which keeps
+the two threads from fighting over the GIL message by message. When the inbox holds
+``capacity`` messages, ``put`` *waits* — paho stops reading its socket; TCP and the broker's
+inflight window hold the rest. Nothing is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
 
-T = TypeVar("T")
+from connectors.base import BadInput, Sample
 
 
-class Bridge(Generic[T]):
+@dataclass(slots=True)
+class Taken:
+    samples: list[Sample] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (connection generation, mid)
+    bad: list[BadInput] = field(default_factory=list)
+    messages: int = 0
+
+
+class Inbox:
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
         self._loop = loop
         self._capacity = capacity
         self._cond = threading.Condition()
-        self._inbox: list[T] = []
+        self._pending = Taken()
         self._wake_pending = False
         self._closed = False
-        self.ready = asyncio.Event()  # set (in the loop) when the inbox has something
+        self.ready = asyncio.Event()  # set (in the loop) when something is waiting
 
-    def put(self, item: T) -> None:
-        """Called from paho's thread; blocks while the inbox is full."""
+    def put(self, samples: list[Sample], ack: tuple[int, int] | None, bad: list[BadInput]) -> None:
+        """One message's results; called from paho's thread, blocks while the inbox is full."""
         with self._cond:
-            while len(self._inbox) >= self._capacity and not self._closed:
+            while self._pending.messages >= self._capacity and not self._closed:
                 self._cond.wait(0.5)
             if self._closed:
                 return
-            self._inbox.append(item)
+            pending = self._pending
+            pending.messages += 1
+            if samples:
+                pending.samples.extend(samples)
+            if ack is not None:
+                pending.acks.append(ack)
+            if bad:
+                pending.bad.extend(bad)
             wake = not self._wake_pending
             self._wake_pending = True
         if wake:
             self._loop.call_soon_threadsafe(self.ready.set)
 
-    def take(self) -> list[T]:
-        """Called in the event loop: everything queued so far, oldest first."""
+    def take(self) -> Taken:
+        """Called in the event loop: everything received so far, oldest first."""
         with self._cond:
-            items, self._inbox = self._inbox, []
+            taken, self._pending = self._pending, Taken()
             self._wake_pending = False
             self.ready.clear()
             self._cond.notify_all()
-        return items
+        return taken
 
     def close(self) -> None:
         with self._cond:
