@@ -303,13 +303,21 @@ def _queue_downlink(tx: Transaction, machines: list[MachinePolicy], now_ns: int)
 
 
 def backflush(tx: Transaction) -> int:
-    """Consumption records for the good parts of production rows not backflushed yet."""
+    """Consumption records for the good parts of production rows not backflushed yet.
+
+    Standard quantity = BOM ``qty_per`` x good parts, for BOM lines marked ``backflush``. A
+    component whose lots the operator declares on the tablet for this order (a consumption
+    record with a lot) is consumed by those declarations from then on, not backflushed too.
+    """
     after = tx.get_kv(BACKFLUSH_KV)
     rows = tx.con.execute(
         "SELECT p.machine, p.work_order, sum(p.good), max(p.end_ns), max(p.outbox_seq), "
         "b.component, b.qty_per, b.uom "
         "FROM production p JOIN order_bom b ON b.work_order = p.work_order AND b.backflush "
-        "WHERE p.outbox_seq > ? AND p.good > 0 "
+        "WHERE p.outbox_seq > ? AND p.good > 0 AND NOT EXISTS ("
+        "  SELECT 1 FROM outbox o WHERE o.kind = 'consumption' "
+        "  AND o.payload->>'lot' IS NOT NULL AND o.payload->>'work_order' = p.work_order "
+        "  AND o.payload->>'item' = b.component) "
         "GROUP BY p.machine, p.work_order, b.component, b.qty_per, b.uom "
         "ORDER BY p.work_order, b.component",
         [after],

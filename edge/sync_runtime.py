@@ -55,7 +55,7 @@ class EdgeSync:
         self,
         agent: Agent,
         *,
-        track_interval_s: float = 0.25,
+        track_interval_s: float = 0.5,
         analytics_interval_s: float = 0.5,
         **sync_options: object,
     ) -> None:

@@ -192,3 +192,19 @@ def test_changes_to_the_running_order_wait_for_the_operator(tmp_path: Path) -> N
     made = store.con.execute("SELECT sum(good) FROM production WHERE work_order = 'WO-1'")
     assert made.fetchone() == (3,)
     store.close()
+
+
+def test_declared_lots_replace_the_backflush_of_their_component(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.open()
+    policy = [MachinePolicy("press-01", auto_start=True)]
+    _receive(store, _dispatch(("WO-1", 1, 100)))
+    track(store, policy, time.time_ns())
+    with store.transaction() as tx:  # the operator scans a lot of rivets for the order
+        body = {"work_order": "WO-1", "item": "RIVET", "lot": "L-77", "qty": 500.0}
+        tx.outbox("consumption", time.time_ns(), body)
+    _produce(store, "WO-1", 5, 0)
+    track(store, policy, time.time_ns())
+    backflushed = [(b["item"], b["qty"]) for b in _outbox(store, "consumption") if "lot" not in b]
+    assert backflushed == [("SHEET", 5.0)]
+    store.close()
