@@ -70,8 +70,7 @@ class ModbusConnector(SupervisedConnector):
         due = loop.time()
         while not self._closing:
             await self.poll_once(client)
-            if period <= 0:  # poll_ms 0: as fast as the device answers (benchmarks)
-                await asyncio.sleep(0)
+            if period <= 0:  # poll_ms 0: as fast as the device answers (the reads yield)
                 continue
             # Drift-free: stay on the grid start + k*period; if a poll overran, skip the missed
             # ticks rather than firing them back to back.

@@ -44,6 +44,9 @@ class ReadRequest:
     address: int
     count: int
     slots: tuple[Slot, ...]
+    # When every slot is a plain big-endian integer: one struct for the whole block (gaps as
+    # pad bytes), so a poll decodes with a single unpack call.
+    block: struct.Struct | None = None
 
 
 def _slot(spec: ModbusSignalSpec, start: int) -> Slot:
@@ -98,7 +101,21 @@ def plan_reads(signals: Sequence[ModbusSignalSpec], max_gap: int = 0) -> tuple[R
 def _request(table: str, group: list[ModbusSignalSpec]) -> ReadRequest:
     start = group[0].address
     end = max(g.address + register_count(g.type) for g in group)
-    return ReadRequest(table, start, end - start, tuple(_slot(g, start) for g in group))
+    slots = tuple(_slot(g, start) for g in group)
+    return ReadRequest(table, start, end - start, slots, _block_struct(table, slots))
+
+
+def _block_struct(table: str, slots: tuple[Slot, ...]) -> struct.Struct | None:
+    if table in BIT_TABLES:
+        return None
+    fmt, cursor = ">", 0
+    for slot in slots:
+        integer = slot.data_type not in ("bool", "float32", "float64")
+        if not (slot.plain and integer and not slot.reorder) or slot.offset < cursor:
+            return None
+        fmt += "x" * (2 * (slot.offset - cursor)) + slot.unpacker.format[1:]
+        cursor = slot.offset + slot.count
+    return struct.Struct(fmt)
 
 
 def decode_registers(
@@ -106,6 +123,15 @@ def decode_registers(
 ) -> list[BadInput]:
     """Append one sample per slot to ``out``; returns the bad values met (others still decode)."""
     block = struct.pack(f">{len(registers)}H", *registers)
+    if request.block is not None:  # hot path: plain integers only
+        values = request.block.unpack_from(block)
+        out.extend(
+            [
+                Sample(ts_ns, machine, s.signal, float(v))
+                for s, v in zip(request.slots, values, strict=True)
+            ]
+        )
+        return []
     bad: list[BadInput] = []
     for slot in request.slots:
         if (

@@ -95,3 +95,18 @@ def test_decode_bits() -> None:
     out: list[Sample] = []
     decode_bits(req, [True, False, False, False, False, False, False, False], 9, "m", out)
     assert [s.value for s in out] == [1.0, 0.0]
+
+
+def test_all_integer_blocks_decode_in_one_unpack_with_gaps() -> None:
+    signals = [S("a", 0), S("b", 2, type="int32"), S("c", 5, type="int64"), S("d", 9, type="int16")]
+    (req,) = plan_reads(signals, max_gap=1)
+    assert req.block is not None
+    assert req.block.format == ">Hxxixxqh"  # gaps at 1 and 4 become pad bytes
+    regs = [7, 0, *encode(-5, "int32"), 0, *encode(2**40, "int64"), 0xFFFF]
+    out: list[Sample] = []
+    assert decode_registers(req, regs, 1, "m", out) == []
+    assert [s.value for s in out] == [7.0, -5.0, float(2**40), -1.0]
+    # a float, a state map or a word swap falls back to the per-signal path
+    assert plan_reads([S("a", 0), S("f", 1, type="float32")])[0].block is None
+    assert plan_reads([S("a", 0, states={"1": "running"})])[0].block is None
+    assert plan_reads([S("a", 0, type="uint32", word_order="little")])[0].block is None
