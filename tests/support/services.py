@@ -47,5 +47,7 @@ def mqtt_broker() -> tuple[str, int]:
     parts = urlsplit(MQTT_URL)
     host, port = parts.hostname or "127.0.0.1", parts.port or 1883
     if not port_open(host, port):
-        unavailable(f"no MQTT broker at {host}:{port} (start mosquitto or set ATELIER_TEST_MQTT_URL)")
+        unavailable(
+            f"no MQTT broker at {host}:{port} (start mosquitto or set ATELIER_TEST_MQTT_URL)"
+        )
     return host, port
