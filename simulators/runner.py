@@ -24,10 +24,38 @@ from simulators.truth import GroundTruth, TruthWriter
 log = logging.getLogger(__name__)
 
 
+class _StartLatch:
+    """A clock that stands still from its first reading until ``release()``.
+
+    The servers advance their models while they start (to expose initial values), and the
+    OPC UA server takes seconds to build its address space. Without the latch every model
+    would start when the runner is entered, so parts made before a server listens could never
+    be seen by a client. Latched, every model starts at one common instant just before the
+    first server listens, and the world moves on in real time only once all of them listen.
+    """
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self._clock = clock
+        self._held: int | None = None
+        self._released = False
+
+    def __call__(self) -> int:
+        if self._released:
+            return self._clock()
+        if self._held is None:
+            self._held = self._clock()
+        return self._held
+
+    def release(self) -> None:
+        self._released = True
+
+
 class SimulationRunner:
     """``async with SimulationRunner(scenario, opcua_port=p) as run: run.truth("press-01")``.
 
     Port/URL overrides win over the scenario's ``servers`` section (tests pass free ports).
+    Every model starts when the servers are about to listen, not when the runner is entered
+    (see :class:`_StartLatch`).
     """
 
     def __init__(
@@ -51,7 +79,7 @@ class SimulationRunner:
         self.cert_dir = Path(cert_dir) if cert_dir is not None else servers.opcua.cert_dir
         self.truth_path = Path(truth_path) if truth_path is not None else None
         self.flush_s = flush_s
-        self._clock = clock
+        self._clock = _StartLatch(clock)
         self._stack: AsyncExitStack | None = None
         self._writer: TruthWriter | None = None
         self._task: asyncio.Task[None] | None = None
@@ -112,9 +140,6 @@ class SimulationRunner:
             )
 
     async def __aenter__(self) -> SimulationRunner:
-        now = self._clock()
-        for model in self.models.values():
-            model.advance(now)  # one common start instant for every machine
         self._build()
         if self.truth_path is not None:
             self._writer = TruthWriter(self.truth_path, [m.truth for m in self.models.values()])
@@ -123,6 +148,8 @@ class SimulationRunner:
             for server in (self.opcua, self.modbus, self.mqtt):
                 if server is not None:
                     await stack.enter_async_context(server)
+            self.advance()  # models without a server start at the latched instant too
+            self._clock.release()
             self._stack = stack.pop_all()
         self._task = asyncio.create_task(self._run(), name="simulation-truth")
         return self
