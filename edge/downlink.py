@@ -60,9 +60,19 @@ def wire_values(
     return writes
 
 
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """An order/target the PLC of a machine does not show yet."""
+
+    work_order: str | None
+    target: int | None
+    attempts: int
+
+
 @dataclass(slots=True)
 class DownlinkStatus:
     failing: dict[str, str] = field(default_factory=dict)  # machine -> last error
+    pending: dict[str, PendingWrite] = field(default_factory=dict)  # after the last pass
     written: int = 0
 
 
@@ -112,11 +122,13 @@ class Downlink:
         """One pass over the pending writes; return how many machines were written."""
         pending = await self._writer.call(downlink_pending)
         self._pending.set(len(pending))
+        left: dict[str, PendingWrite] = {}
         done = 0
         now = time.monotonic()
-        for machine, order, target, _attempts in pending:
+        for machine, order, target, attempts in pending:
             if machine not in self._machines:
                 continue
+            left[machine] = PendingWrite(order, target, attempts)
             connector = self._connector(machine)
             # a new connection (the source reconnected) is worth a try before the backoff ends
             fresh = connector is not None and connector is not self._tried_with.get(machine)
@@ -133,9 +145,12 @@ class Downlink:
             )
             if error is None:
                 done += 1
+                del left[machine]
                 self._succeeded(machine, order, target)
             else:
+                left[machine] = PendingWrite(order, target, attempts + 1)
                 self._failed(machine, error)
+        self.status.pending = left
         return done
 
     async def _write(

@@ -74,6 +74,8 @@ class SyncStatus:
     batches: int = 0
     push_error: str | None = None
     pull_error: str | None = None
+    last_push_ok_ns: int | None = None  # last batch central acknowledged (UTC ns)
+    last_pull_ok_ns: int | None = None  # last dispatch poll central answered (200 or 304)
     dispatch_version: int | None = None
     dispatch_received_ns: int | None = None
     poison: dict[int, str] = field(default_factory=dict)
@@ -258,6 +260,7 @@ class SyncClient:
         self._cursor = rows[-1].seq
         self.status.pushed += len(records)
         self.status.batches += 1
+        self.status.last_push_ok_ns = time.time_ns()
         self.status.acked_through = max(self.status.acked_through, acked)
         return len(rows)
 
@@ -325,10 +328,12 @@ class SyncClient:
             f"/api/v1/edges/{self._edge}/dispatch", params=params, headers=self._headers()
         )
         if response.status_code == 304:
+            self.status.last_pull_ok_ns = time.time_ns()
             return None
         if 400 <= response.status_code < 500:
             raise CentralRefused(response.status_code, response.text[:300])
         response.raise_for_status()
+        self.status.last_pull_ok_ns = time.time_ns()
         dispatch = Dispatch.model_validate_json(response.content)
         received = time.time_ns()
         await self._writer.call(

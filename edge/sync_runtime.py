@@ -9,6 +9,9 @@ supervisors, jobs, metrics registry):
 - the :class:`~edge.downlink.Downlink` writer;
 - a tighter analytics cadence (``analytics_interval_s``) so a cycle reaches central within
   about a second: production records are cut every run and pushed as soon as they exist.
+
+While it runs, it shows the sync and downlink state on the agent's ``/health``
+(:mod:`edge.sync_health`: reported as degraded, never a 503).
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from prometheus_client import Gauge
 
 from central.contract import Dispatch
 from connectors.base import Connector
+from edge.api.deps import DownlinkHealthOut, SyncHealthOut
 from edge.downlink import Downlink
 from edge.logs import event
 from edge.orders import MachinePolicy, TrackResult, apply_dispatch, track
-from edge.store import StoreError
+from edge.store import OutboxStats, StoreError
 from edge.sync import SyncClient, SyncError
+from edge.sync_health import downlink_health, sync_health, warnings
 
 if TYPE_CHECKING:
     from edge.agent import Agent
@@ -91,6 +96,32 @@ class EdgeSync:
         acked.set_function(lambda: self.sync.status.acked_through if self.sync else 0)
         ok = Gauge("edge_sync_ok", "1 when the last push to central succeeded", registry=registry)
         ok.set_function(lambda: 1 if self.sync and self.sync.status.push_error is None else 0)
+
+    # --- /health (edge.runtime.services.SyncView) ---------------------------------------------
+
+    def _secrets(self) -> list[str | None]:
+        central = self.agent.config.central
+        return [central.token()] if central is not None else []
+
+    def sync_health(self, now_ns: int, outbox: OutboxStats | None) -> SyncHealthOut | None:
+        if self.sync is None:
+            return None
+        return sync_health(
+            self.sync.status,
+            central_url=self.sync.central.url,
+            outbox=outbox,
+            now_ns=now_ns,
+            secrets=self._secrets(),
+        )
+
+    def downlink_health(self) -> list[DownlinkHealthOut]:
+        machines = [p.id for p in self._policies if p.downlink]
+        return downlink_health(self.downlink.status, machines, self._secrets())
+
+    def health_warnings(
+        self, sync: SyncHealthOut | None, downlink: list[DownlinkHealthOut]
+    ) -> list[str]:
+        return warnings(sync, downlink)
 
     def _connector(self, machine: str) -> Connector | None:
         supervisor = self.agent.supervisors.get(machine)
@@ -157,9 +188,11 @@ class EdgeSync:
             self._tasks.append(
                 asyncio.create_task(self._every(self._analytics_s, self._analytics, "analytics"))
             )
+        self.agent.services.attach_sync(self)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.agent.services.attach_sync(None)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -28,6 +28,32 @@ class SourceHealthOut(_Out):
     errors: dict[str, int]
 
 
+class SyncHealthOut(_Out):
+    """Link to central. ``degraded`` here never makes ``/health`` answer 503 (see health.py)."""
+
+    status: Literal["ok", "degraded", "starting"]
+    connected: bool
+    central: str  # the URL without any user:password part
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    backlog: int | None
+    oldest_unacked_age_s: float | None
+    acked_through: int
+    dispatch_version: int | None
+    refused_records: int  # poison records kept unacked in the outbox
+    last_error: str | None  # redacted: no token, no URL credentials
+
+
+class DownlinkHealthOut(_Out):
+    machine: str
+    pending: bool  # the PLC does not show the active order yet
+    failed: bool  # the last write attempt failed (it is retried)
+    work_order: str | None
+    target: int | None
+    attempts: int
+    last_error: str | None
+
+
 class HealthReport(_Out):
     status: Literal["ok", "degraded"]
     reasons: list[str]
@@ -36,6 +62,9 @@ class HealthReport(_Out):
     outbox: dict[str, Any]
     queue: dict[str, int]
     disk: dict[str, Any]
+    sync: SyncHealthOut | None = None  # None: no `central` section, or sync not running
+    downlink: list[DownlinkHealthOut] = []
+    warnings: list[str] = []  # degraded parts that do not make the edge unhealthy (sync)
 
 
 class MachineOut(_Out):

@@ -11,20 +11,26 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from prometheus_client import CollectorRegistry
 
 from connectors.base import ConnectionState, SourceStatus
 from edge.analytics.calendar import to_ns
 from edge.analytics.report import MachineParams
-from edge.api.deps import HealthReport, MachineOut, SourceHealthOut
+from edge.api.deps import (
+    DownlinkHealthOut,
+    HealthReport,
+    MachineOut,
+    SourceHealthOut,
+    SyncHealthOut,
+)
 from edge.jobs import JobState
 from edge.runtime.analysis import Calendar, current_shift, oee_reports
 from edge.runtime.ingest import Ingest
 from edge.runtime.queue import SampleQueue
 from edge.runtime.supervisor import SourceSupervisor
-from edge.store import Counts, Store, StoreError
+from edge.store import Counts, OutboxStats, Store, StoreError
 from edge.writer import StoreWriter
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -57,6 +63,30 @@ def disk_report(data_dir: Path, db_path: Path) -> tuple[dict[str, Any], str | No
     return report, problem
 
 
+def _outbox_report(ob: OutboxStats | None, now: int) -> dict[str, Any]:
+    if ob is None:
+        return {}
+    lag = None if ob.oldest_pending_ns is None else (now - ob.oldest_pending_ns) / 1e9
+    return {
+        "backlog": ob.backlog,
+        "last_seq": ob.last_seq,
+        "acked_through": ob.acked_through,
+        "oldest_pending_age_s": lag,
+    }
+
+
+class SyncView(Protocol):
+    """The sync/downlink side of ``/health`` (:class:`edge.sync_runtime.EdgeSync`)."""
+
+    def sync_health(self, now_ns: int, outbox: OutboxStats | None) -> SyncHealthOut | None: ...
+
+    def downlink_health(self) -> list[DownlinkHealthOut]: ...
+
+    def health_warnings(
+        self, sync: SyncHealthOut | None, downlink: list[DownlinkHealthOut]
+    ) -> list[str]: ...
+
+
 class AgentServices:
     """Implements ``EdgeServices`` over the agent's collaborators."""
 
@@ -82,6 +112,11 @@ class AgentServices:
         self._params = params
         self._calendar = calendar
         self._data_dir = data_dir
+        self._sync: SyncView | None = None
+
+    def attach_sync(self, view: SyncView | None) -> None:
+        """Show sync and downlink on ``/health`` (None detaches, when sync stops)."""
+        self._sync = view
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -96,6 +131,38 @@ class AgentServices:
     async def health(self) -> HealthReport:
         now = time.time_ns()
         reasons: list[str] = []
+        sources = self._sources(now, reasons)
+        store_error = self._ingest.store_error
+        if store_error is not None:
+            reasons.append(f"store: {store_error}")
+        disk, disk_problem = disk_report(self._data_dir, self._writer.store.path)
+        if disk_problem is not None:
+            reasons.append(disk_problem)
+        ob = self._jobs.outbox
+        sync, downlink, warnings = None, [], []
+        if self._sync is not None:  # reported, but never a reason for a 503 (sync_health.py)
+            sync = self._sync.sync_health(now, ob)
+            downlink = self._sync.downlink_health()
+            warnings = self._sync.health_warnings(sync, downlink)
+        return HealthReport(
+            status="degraded" if reasons else "ok",
+            reasons=reasons,
+            sources=sources,
+            store={
+                "path": str(self._writer.store.path),
+                "writable": store_error is None,
+                "error": store_error,
+                "committed_samples": self._ingest.committed_samples,
+            },
+            outbox=_outbox_report(ob, now),
+            queue={"depth": self._queue.depth, "bound": self._queue.max_samples},
+            disk=disk,
+            sync=sync,
+            downlink=downlink,
+            warnings=warnings,
+        )
+
+    def _sources(self, now: int, reasons: list[str]) -> list[SourceHealthOut]:
         sources = []
         for st in self.source_statuses():
             if st.state is not ConnectionState.connected:
@@ -112,36 +179,7 @@ class AgentServices:
                     errors=dict(st.errors),
                 )
             )
-        store_error = self._ingest.store_error
-        if store_error is not None:
-            reasons.append(f"store: {store_error}")
-        disk, disk_problem = disk_report(self._data_dir, self._writer.store.path)
-        if disk_problem is not None:
-            reasons.append(disk_problem)
-        ob = self._jobs.outbox
-        outbox: dict[str, Any] = {}
-        if ob is not None:
-            lag = None if ob.oldest_pending_ns is None else (now - ob.oldest_pending_ns) / 1e9
-            outbox = {
-                "backlog": ob.backlog,
-                "last_seq": ob.last_seq,
-                "acked_through": ob.acked_through,
-                "oldest_pending_age_s": lag,
-            }
-        return HealthReport(
-            status="degraded" if reasons else "ok",
-            reasons=reasons,
-            sources=sources,
-            store={
-                "path": str(self._writer.store.path),
-                "writable": store_error is None,
-                "error": store_error,
-                "committed_samples": self._ingest.committed_samples,
-            },
-            outbox=outbox,
-            queue={"depth": self._queue.depth, "bound": self._queue.max_samples},
-            disk=disk,
-        )
+        return sources
 
     async def machines(self) -> list[MachineOut]:
         now = time.time_ns()
