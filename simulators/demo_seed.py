@@ -3,12 +3,14 @@
 Customers of priority classes A, B and C; components and finished items with BOMs (backflushed
 per good part) and routings on the demo machines; sales orders; one or more released work
 orders per machine. Numbers are stable (``WO-1001``...) so the simulators' scenario can name
-the same orders. Component stock: central has no receipt endpoint yet, so components start at
-zero and the stock shows what the orders consumed (negative = to be replenished).
+the same orders. Component stock is received (``POST /api/v1/stock/receipts``) before the
+orders are released: what the orders' BOMs need times :data:`STOCK_COVER`, so the components
+fall from a positive level as the machines consume them and never run out in the demo.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +57,7 @@ ITEMS = (
     ItemSeed("SHAFT-20", "Shaft", "lathe-02", 4.0, (("BAR-40", 0.25),)),
     ItemSeed("PANEL-30", "Cured panel", "oven-03", 30.0, (("RESIN-7", 0.5),)),
 )
+STOCK_COVER = 1.5  # received stock / what the seeded orders need
 ORDERS = (
     OrderSeed("WO-1001", "BRACKET-10", 500, "press-01", "ACME", 1),
     OrderSeed("WO-1004", "BRACKET-10", 300, "press-01", "CASA", 3),
@@ -138,6 +141,10 @@ def seed_plant(
         )
     for item in items:
         planner.call("POST", "/api/v1/items", json=_item(item))
+    uoms = {code: uom for code, _name, uom in COMPONENTS}
+    for n, (component, qty) in enumerate(sorted(component_receipts(items, orders).items()), 1):
+        receipt = {"item": component, "lot": f"REC-{n:04d}", "qty": qty, "uom": uoms[component]}
+        planner.call("POST", "/api/v1/stock/receipts", json=receipt | {"reference": "demo seed"})
     numbers = []
     for n, order in enumerate(orders, start=1):
         due = now + timedelta(days=order.due_days)
@@ -167,6 +174,19 @@ def seed_plant(
         planner.call("POST", f"/api/v1/work-orders/{order.number}/release")
         numbers.append(order.number)
     return numbers
+
+
+def component_receipts(
+    items: tuple[ItemSeed, ...] = ITEMS, orders: tuple[OrderSeed, ...] = ORDERS
+) -> dict[str, float]:
+    """Quantity of each component :func:`seed_plant` receives: the orders' BOM need times
+    :data:`STOCK_COVER`, rounded up to a whole unit."""
+    boms = {item.code: item.bom for item in items}
+    need: dict[str, float] = {}
+    for order in orders:
+        for component, qty_per in boms[order.item]:
+            need[component] = need.get(component, 0.0) + qty_per * order.qty
+    return {c: float(math.ceil(q * STOCK_COVER)) for c, q in need.items()}
 
 
 def _item(item: ItemSeed) -> dict[str, Any]:

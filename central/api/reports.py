@@ -1,4 +1,4 @@
-"""Read-only views: ``/api/v1/stock``, ``/api/v1/alerts``, ``/api/v1/purchase-proposals``,
+"""Read-only views: ``/api/v1/alerts``, ``/api/v1/purchase-proposals``,
 ``/api/v1/nonconformities``, ``/api/v1/work-orders/{number}/genealogy``; and the admin's
 ``/api/v1/tokens``."""
 
@@ -17,10 +17,10 @@ from central.db.tables import (
     ApiToken,
     NonConformity,
     PurchaseProposal,
-    Stock,
     StockMove,
 )
 from central.errors import Invalid, NotFound
+from central.models.stock import StockMoveRead
 from central.security import Role, create_token
 
 router = APIRouter()
@@ -30,24 +30,6 @@ Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class StockRead(_Out):
-    item: str
-    lot: str
-    qty: float
-    updated_at: datetime
-
-
-class StockMoveRead(_Out):
-    item: str
-    lot: str
-    qty: float
-    kind: str
-    work_order: str | None
-    edge_id: str | None
-    seq: int | None
-    ts: datetime
 
 
 class AlertRead(_Out):
@@ -112,21 +94,6 @@ class TokenCreated(BaseModel):
     name: str
     role: Role
     edge_id: str | None
-
-
-@router.get("/api/v1/stock", tags=["stock"])
-def list_stock(
-    _: Reader,
-    session: SessionDep,
-    item: str | None = None,
-    limit: Limit = 500,
-    offset: Offset = 0,
-) -> list[StockRead]:
-    query = select(Stock)
-    if item is not None:
-        query = query.where(Stock.item == item)
-    query = query.order_by(Stock.item, Stock.lot).limit(limit).offset(offset)
-    return [StockRead.model_validate(r) for r in session.scalars(query)]
 
 
 @router.get("/api/v1/work-orders/{number}/genealogy", tags=["work orders"])

@@ -212,11 +212,12 @@ class StockMove(Base):
     item: Mapped[str] = mapped_column(index=True)
     lot: Mapped[str] = mapped_column(default="")
     qty: Mapped[float]  # signed: + into stock, - out of stock
-    kind: Mapped[str] = mapped_column(String(20))  # produce | consume | adjust
+    kind: Mapped[str] = mapped_column(String(20))  # produce | consume | receipt | adjust
     work_order: Mapped[str | None] = mapped_column(index=True)
     edge_id: Mapped[str | None]
     seq: Mapped[int | None] = mapped_column(BigInteger)
     ts: Mapped[datetime]
+    note: Mapped[str | None]  # a receipt's reference, an adjustment's reason
 
 
 class ProductionLog(Base):

@@ -177,6 +177,17 @@ ROUTES: dict[tuple[str, str], tuple[set[str], Prepare]] = {
         fixed("/api/v1/machines/press-01/oee"),
     ),
     ("GET", "/api/v1/stock"): (PEOPLE_READ, fixed("/api/v1/stock")),
+    ("POST", "/api/v1/stock/receipts"): (
+        PEOPLE_WRITE,
+        fixed("/api/v1/stock/receipts", json={"item": "STEEL", "qty": 5, "uom": "kg"}),
+    ),
+    ("POST", "/api/v1/stock/adjustments"): (
+        {"admin"},
+        fixed(
+            "/api/v1/stock/adjustments",
+            json={"item": "STEEL", "qty": -1, "uom": "kg", "reason": "count"},
+        ),
+    ),
     ("GET", "/api/v1/alerts"): (PEOPLE_READ, fixed("/api/v1/alerts")),
     ("GET", "/api/v1/nonconformities"): (PEOPLE_READ, fixed("/api/v1/nonconformities")),
     ("GET", "/api/v1/purchase-proposals"): (PEOPLE_READ, fixed("/api/v1/purchase-proposals")),
