@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from central.api import catalog, machines, reports, sync, work_orders
+from central.api import catalog, machines, reports, stock, sync, work_orders
 from central.api.deps import Runtime
 from central.contract import API_VERSION, RecordBatch
 from central.db.engine import make_engine, make_sessionmaker
@@ -33,6 +33,7 @@ from central.jobs import start_jobs
 from central.notify import DispatchNotifier
 from central.security import FailedAuthLog, TokenCache
 from central.settings import CONFIG_ENV, CentralSettings, load_settings
+from central.shutdown import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,13 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             ingest_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
         )
         scheduler = start_jobs(settings, sessions) if settings.jobs_enabled else None
+        stop_signals = StopSignals(asyncio.get_running_loop(), notifier.close)
+        stop_signals.install()  # open long-polls end at the signal, not after 25 s
         try:
             yield
         finally:
+            stop_signals.uninstall()
+            notifier.close()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             engine.dispose()
@@ -78,7 +83,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     app.add_exception_handler(CentralError, _central_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DomainError, _planning_error)
-    for module in (sync, work_orders, catalog, machines, reports):
+    for module in (sync, work_orders, catalog, machines, stock, reports):
         app.include_router(module.router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     _document_raw_bodies(app)

@@ -5,6 +5,9 @@ marks the edges it changed on the SQLAlchemy session (:func:`mark_dispatch_chang
 ``after_commit`` hook fires the events, from whichever thread committed. Across worker
 processes the long-poll also re-reads the version from the database every
 ``dispatch_poll_s`` seconds, so a change committed by another worker is seen within that delay.
+
+:meth:`DispatchNotifier.close` (the process is stopping) wakes every waiter and makes later
+waits return at once, so open long-polls answer 304 instead of holding the shutdown.
 """
 
 from __future__ import annotations
@@ -29,16 +32,30 @@ class DispatchNotifier:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._events: dict[str, asyncio.Event] = {}
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def event(self, edge_id: str) -> asyncio.Event:
         """The event the next change of ``edge_id`` sets (take it *before* reading the version)."""
+        if self._closed:
+            done = asyncio.Event()
+            done.set()
+            return done
         ev = self._events.get(edge_id)
         if ev is None:
             ev = self._events[edge_id] = asyncio.Event()
         return ev
+
+    def close(self) -> None:
+        """Wake every waiter now and never block again (call on the event loop's thread)."""
+        self._closed = True
+        self._fire(list(self._events))
 
     def notify(self, edge_ids: Iterable[str]) -> None:
         loop = self._loop

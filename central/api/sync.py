@@ -104,7 +104,7 @@ async def get_dispatch(
         if since is None or version != since:
             return await run_in_threadpool(build)
         remaining = deadline - loop.time()
-        if remaining <= 0:
+        if remaining <= 0 or runtime.notifier.closed:  # closed: the service is stopping
             return Response(status_code=304, headers={"ETag": f'"{version}"'})  # type: ignore[return-value]
         # on timeout, re-read the version: another worker may have changed it
         with contextlib.suppress(TimeoutError):
