@@ -163,7 +163,8 @@ class EdgeJobs:
         orders = {m: o.work_order for m, o in active.items()}
         self.state.active_orders = orders
         self.state.order_since = {m: o.since_ns for m, o in active.items()}
-        result = await self._writer.call(self._analytics.run, time.time_ns(), orders)
+        # the analytics attribute parts by time from the order history, not from `orders`
+        result = await self._writer.call(self._analytics.run, time.time_ns())
         self.state.live = result.live
         if self._on_analytics is not None and result.samples:
             self._on_analytics(time.perf_counter() - started)

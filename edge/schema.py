@@ -52,6 +52,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE kv (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)",
         "INSERT INTO kv VALUES ('outbox_seq', 0), ('analysed_ingest_id', 0)",
     ),
+    # 2: every active order a machine had and since when, so parts, scrap and stops go to the
+    # order active when they happened, not to the one active when the analytics ran
+    (
+        """CREATE TABLE order_history (
+            machine VARCHAR NOT NULL, since_ns BIGINT NOT NULL, work_order VARCHAR,
+            PRIMARY KEY (machine, since_ns))""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

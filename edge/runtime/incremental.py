@@ -6,6 +6,10 @@ per-minute cycle summaries, stops, state intervals, production deltas per work o
 that central needs together with its outbox record — the new baselines and the new analysed
 ingest id. A crash before the commit redoes the run; after it, nothing is counted twice.
 
+Each part, reject and stop goes to the work order that was active at its own timestamp (cycle
+end, reject sample, stop start), from the machine's order history
+(:mod:`edge.runtime.order_history`), so an order switch between two runs splits the run.
+
 Samples older than a signal's baseline (a redelivered MQTT message after a crash, a late
 source timestamp) are ignored for counters: a cumulative counter loses nothing by skipping an
 older reading.
@@ -28,6 +32,7 @@ from edge.analytics.cycles import cycle_ends, rising_edges
 from edge.analytics.intervals import I64
 from edge.analytics.states import state_runs
 from edge.analytics.stops import GapThresholds, classify_gaps
+from edge.runtime.order_history import OrderTimeline, order_timelines, record_active_orders
 from edge.store import Store, Transaction
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -130,8 +135,9 @@ class IncrementalAnalytics:
     def __init__(self, machines: Mapping[str, MachineParams]) -> None:
         self.machines = dict(machines)
 
-    def run(self, store: Store, now_ns: int, active_orders: Mapping[str, str | None]) -> RunResult:
+    def run(self, store: Store, now_ns: int) -> RunResult:
         with store.transaction() as tx:
+            record_active_orders(tx)
             after = tx.get_kv("analysed_ingest_id")
             row = tx.con.execute("SELECT coalesce(max(ingest_id), 0) FROM samples").fetchone()
             upto = int(row[0]) if row else 0
@@ -140,6 +146,7 @@ class IncrementalAnalytics:
                 return RunResult(0, 0, live)
             series = _fetch(tx, after, upto)
             baselines = _baselines(tx)
+            timelines = order_timelines(tx)
             records = 0
             n = 0
             for machine, signals in series.items():
@@ -147,8 +154,8 @@ class IncrementalAnalytics:
                 if params is None:
                     continue  # a machine removed from the config: its raw samples stay
                 n += sum(ts.size for ts, _ in signals.values())
-                order = active_orders.get(machine)
-                records += self._machine(tx, params, signals, baselines, live, order)
+                orders = timelines.get(machine) or OrderTimeline.empty()
+                records += self._machine(tx, params, signals, baselines, live, orders)
             tx.set_kv("analysed_ingest_id", upto)
         return RunResult(n, records, live)
 
@@ -159,11 +166,11 @@ class IncrementalAnalytics:
         signals: Series,
         baselines: dict[tuple[str, str], CounterBaseline],
         live: dict[str, LiveMachine],
-        order: str | None,
+        orders: OrderTimeline,
     ) -> int:
         parts = self._count(tx, params, signals, baselines)
         prev = live.get(params.id) or LiveMachine(params.id, None, None, None)
-        records = self._cycles(tx, params, parts, prev, order)
+        records = self._cycles(tx, params, parts, prev, orders)
         state, since = self._states(tx, params.id, signals.get("state"), prev)
         last_cycle = prev.last_cycle_ns
         if parts.ends is not None and parts.ends.size:
@@ -174,7 +181,7 @@ class IncrementalAnalytics:
         )
         live[params.id] = LiveMachine(params.id, state, since, last_cycle)
         if parts.total or parts.reject:
-            records += self._production(tx, params.id, parts, order)
+            records += self._production(tx, params.id, parts, orders)
         return records
 
     def _count(
@@ -225,21 +232,24 @@ class IncrementalAnalytics:
         params: MachineParams,
         parts: _Parts,
         prev: LiveMachine,
-        order: str | None,
+        orders: OrderTimeline,
     ) -> int:
-        """Per-minute cycle summaries, and stops from the gaps between cycle ends."""
+        """Per-minute (and per-order) cycle summaries, and stops from the gaps between cycles."""
         ends = parts.ends
         if ends is None or ends.size == 0:
             return 0
-        minutes, per_minute = np.unique(ends // MINUTE_NS, return_counts=True)
-        rejects = np.zeros(minutes.size, np.int64)
+        keys = np.stack((ends // MINUTE_NS, orders.index_at(ends)), axis=1)
+        rows, inverse, per_row = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        rejects = np.zeros(len(rows), np.int64)
         if parts.reject_ts is not None and parts.reject_delta is not None:
-            idx = np.searchsorted(minutes, parts.reject_ts // MINUTE_NS).clip(0, minutes.size - 1)
-            np.add.at(rejects, idx, parts.reject_delta)
-        for minute, n, r in zip(
-            minutes.tolist(), per_minute.tolist(), rejects.tolist(), strict=True
+            # a reject belongs with the last cycle that ended at or before it
+            last = np.searchsorted(ends, parts.reject_ts, side="right") - 1
+            np.add.at(rejects, inverse[last.clip(0, ends.size - 1)], parts.reject_delta)
+        for (minute, who), n, r in zip(
+            rows.tolist(), per_row.tolist(), rejects.tolist(), strict=True
         ):
-            _add_minute(tx, params.id, minute * MINUTE_NS, order, n, r)
+            _add_minute(tx, params.id, minute * MINUTE_NS, orders.order(who), n, r)
         all_ends = (
             ends if prev.last_cycle_ns is None else np.concatenate(([prev.last_cycle_ns], ends))
         )
@@ -249,7 +259,7 @@ class IncrementalAnalytics:
         gaps = classify_gaps(all_ends, int(all_ends[0]), int(all_ends[-1]), limits)
         records = 0
         for start, end in zip(gaps.stops.starts.tolist(), gaps.stops.ends.tolist(), strict=True):
-            records += self._stop(tx, params.id, start, end, prev.state, order)
+            records += self._stop(tx, params.id, start, end, prev.state, orders.order_at(start))
         return records
 
     def _stop(
@@ -305,23 +315,56 @@ class IncrementalAnalytics:
             )
         return _state(int(code[-1])), int(starts[-1])
 
-    def _production(self, tx: Transaction, machine: str, parts: _Parts, order: str | None) -> int:
+    def _production(
+        self, tx: Transaction, machine: str, parts: _Parts, orders: OrderTimeline
+    ) -> int:
+        """One production fact per work order that made or scrapped parts in this run."""
         assert parts.first_ns is not None and parts.last_ns is not None
-        good = max(parts.total - parts.reject, 0)
+        ends = parts.ends if parts.ends is not None else np.zeros(0, np.int64)
+        rej_ts = parts.reject_ts if parts.reject_ts is not None else np.zeros(0, np.int64)
+        rej = parts.reject_delta if parts.reject_delta is not None else np.zeros(0, np.int64)
+        end_who, rej_who = orders.index_at(ends), orders.index_at(rej_ts)
+        who_all = sorted({*end_who.tolist(), *rej_who[rej > 0].tolist()})
+        for k, who in enumerate(who_all):
+            mine = end_who == who
+            total = int(mine.sum())  # one end per part counted (cycle_ends repeats them)
+            reject = int(rej[rej_who == who].sum())
+            since = orders.since(who)
+            start = parts.first_ns if since is None else max(parts.first_ns, since)
+            if k == len(who_all) - 1:
+                end = parts.last_ns
+            else:
+                end = max(
+                    int(ends[mine].max(initial=start)),
+                    int(rej_ts[rej_who == who].max(initial=start)),
+                )
+            self._fact(tx, machine, orders.order(who), start, end, total, reject)
+        return len(who_all)
+
+    def _fact(
+        self,
+        tx: Transaction,
+        machine: str,
+        order: str | None,
+        start: int,
+        end: int,
+        total: int,
+        reject: int,
+    ) -> None:
+        good = max(total - reject, 0)
         body = ProductionBody(
             work_order=order,
             machine=machine,
             good=good,
-            scrap=parts.reject,
-            period_start=iso(parts.first_ns),
-            period_end=iso(parts.last_ns),
+            scrap=reject,
+            period_start=iso(start),
+            period_end=iso(end),
         )
-        seq = tx.outbox("production", parts.last_ns, body.model_dump(mode="json"))
+        seq = tx.outbox("production", end, body.model_dump(mode="json"))
         tx.con.execute(
             "INSERT INTO production VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [machine, order, parts.first_ns, parts.last_ns, parts.total, good, parts.reject, seq],
+            [machine, order, start, end, total, good, reject, seq],
         )
-        return 1
 
 
 def _add_minute(

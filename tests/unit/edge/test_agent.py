@@ -268,3 +268,31 @@ async def test_api_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             await agent.__aenter__()
     # Everything it had started was stopped: the store can be opened again at once.
     assert _totals(tmp_path) == {}
+
+
+async def test_an_order_switch_mid_stream_splits_production_by_time(tmp_path: Path) -> None:
+    sources = MemorySources(("m1",))
+    config = edge_config(tmp_path, machines=("m1",))
+    switch = T0 + 5 * NS + NS // 2
+    async with Agent(
+        config, factories=sources.factories(), serve_api=False, analytics_interval_s=3600
+    ) as agent:
+        await _connected(sources, agent)
+        await agent.writer.call(
+            Store.set_active_order, machine="m1", work_order="WO-A", target=None, since_ns=T0 - NS
+        )
+        await agent.jobs.run_analytics()  # the order is seen before the switch
+        conn = sources.current["m1"]
+        await conn.push(counter_samples("m1", 0, list(range(0, 6)), t0_ns=T0))
+        await agent.writer.call(
+            Store.set_active_order, machine="m1", work_order="WO-B", target=None, since_ns=switch
+        )
+        await conn.push(counter_samples("m1", 6, list(range(6, 11)), t0_ns=T0))
+        await _committed(agent, 11)
+        await agent.jobs.run_analytics()  # one run over parts made before and after the switch
+        rows = await agent.writer.call(
+            lambda s: s.con.execute(
+                "SELECT work_order, sum(good) FROM production GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        )
+    assert [(o, int(g)) for o, g in rows] == [("WO-A", 5), ("WO-B", 5)]
