@@ -30,7 +30,9 @@ class Inbox:
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
         self._loop = loop
         self._capacity = capacity
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # a bare lock: put() runs once per message
+        self._space = threading.Event()  # set while the inbox has room
+        self._space.set()
         self._pending = Taken()
         self._wake_pending = False
         self._closed = False
@@ -38,34 +40,37 @@ class Inbox:
 
     def put(self, samples: list[Sample], ack: tuple[int, int] | None, bad: list[BadInput]) -> None:
         """One message's results; called from paho's thread, blocks while the inbox is full."""
-        with self._cond:
-            while self._pending.messages >= self._capacity and not self._closed:
-                self._cond.wait(0.5)
-            if self._closed:
-                return
-            pending = self._pending
-            pending.messages += 1
-            if samples:
-                pending.samples.extend(samples)
-            if ack is not None:
-                pending.acks.append(ack)
-            if bad:
-                pending.bad.extend(bad)
-            wake = not self._wake_pending
-            self._wake_pending = True
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                pending = self._pending
+                if pending.messages < self._capacity:
+                    pending.messages += 1
+                    if samples:
+                        pending.samples.extend(samples)
+                    if ack is not None:
+                        pending.acks.append(ack)
+                    if bad:
+                        pending.bad.extend(bad)
+                    wake = not self._wake_pending
+                    self._wake_pending = True
+                    break
+                self._space.clear()
+            self._space.wait(0.5)  # full: paho stops reading until the loop takes the lot
         if wake:
             self._loop.call_soon_threadsafe(self.ready.set)
 
     def take(self) -> Taken:
         """Called in the event loop: everything received so far, oldest first."""
-        with self._cond:
+        with self._lock:
             taken, self._pending = self._pending, Taken()
             self._wake_pending = False
             self.ready.clear()
-            self._cond.notify_all()
+            self._space.set()
         return taken
 
     def close(self) -> None:
-        with self._cond:
+        with self._lock:
             self._closed = True
-            self._cond.notify_all()
+            self._space.set()

@@ -30,6 +30,7 @@ class _Field:
     path: tuple[str, ...]
     values: ValueMap
     plain: bool  # no states, scale 1, offset 0: a number passes through as float
+    key: str | None  # the key when the path has one level (the common case: no walk)
 
 
 def parse_timestamp_ns(raw: object) -> int:
@@ -72,6 +73,7 @@ class JsonDecoder:
                 tuple(s.field.split(".")),
                 ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)),
                 s.states is None and s.scale == 1.0 and s.offset == 0.0,
+                s.field if "." not in s.field else None,
             )
             for s in signals
         )
@@ -107,12 +109,17 @@ class JsonDecoder:
         bad: list[BadInput] = []
         found = 0
         for f in self.fields:
-            raw = _get(doc, f.path)
+            raw: Any = doc.get(f.key, _MISSING) if f.key is not None else _get(doc, f.path)
             if raw is _MISSING:
                 continue
             found += 1
-            if f.plain and (type(raw) is int or (type(raw) is float and math.isfinite(raw))):
+            kind = type(raw)
+            if f.plain and (kind is int or (kind is float and math.isfinite(raw))):
                 out.append(Sample(ts_ns, machine, f.signal, float(raw)))
+                continue
+            states = f.values.states
+            if states is not None and kind is str and raw in states:
+                out.append(Sample(ts_ns, machine, f.signal, float(states[raw])))
                 continue
             try:
                 out.append(Sample(ts_ns, machine, f.signal, f.values.convert(raw)))

@@ -117,6 +117,7 @@ class MqttSourceSpec:
     session_expiry_s: int = 7 * 24 * 3600
     keepalive_s: int = 30
     buffer_messages: int = 20_000  # bridge buffer; paho's thread waits when it is full
+    linger_ms: int = 5  # messages gather this long into one batch (latency vs. CPU per message)
     reconnect: Reconnect = field(default_factory=Reconnect)
 
 
