@@ -56,6 +56,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             notifier=notifier,
             tokens=TokenCache(settings.token_cache_s),
             failed_auth=FailedAuthLog(),
+            calendar=settings.working_calendar(),
             ingest_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
         )
         scheduler = start_jobs(settings, sessions) if settings.jobs_enabled else None

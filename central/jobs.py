@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.db import tables as t
 from central.domain.alerts import PurchaseProposal
+from central.domain.calendar import WorkingCalendar
 from central.domain.errors import DomainError
 from central.planning import plan
 from central.services.alerts import raise_alerts, resolve_missing
@@ -33,12 +34,14 @@ def _exclusive(session: Session, job: str) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
 
 
-def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
+def refresh_etas(
+    sessions: sessionmaker[Session], now: datetime, calendar: WorkingCalendar | None = None
+) -> int:
     """Store the ETA of every open work order and sales order; return how many changed."""
     with sessions() as session:
         if not _exclusive(session, "eta"):
             return 0
-        p = plan(session, now=now)
+        p = plan(session, now=now, calendar=calendar)
         old = dict(
             session.execute(
                 select(t.WorkOrder.number, t.WorkOrder.eta).where(
@@ -70,12 +73,14 @@ def refresh_etas(sessions: sessionmaker[Session], now: datetime) -> int:
         return len(changed)
 
 
-def refresh_alerts(sessions: sessionmaker[Session], now: datetime) -> None:
+def refresh_alerts(
+    sessions: sessionmaker[Session], now: datetime, calendar: WorkingCalendar | None = None
+) -> None:
     """Late orders and material shortages → alerts; shortages → purchase proposals."""
     with sessions() as session:
         if not _exclusive(session, "alerts"):
             return
-        p = plan(session, now=now)
+        p = plan(session, now=now, calendar=calendar)
         conn = session.connection()
         late = [
             (
@@ -166,12 +171,13 @@ def check_edges(sessions: sessionmaker[Session], now: datetime, offline_after_s:
 
 def start_jobs(settings: CentralSettings, sessions: sessionmaker[Session]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
+    calendar = settings.working_calendar()
 
     def eta_job() -> None:
-        _run("eta", lambda: refresh_etas(sessions, datetime.now(UTC)))
+        _run("eta", lambda: refresh_etas(sessions, datetime.now(UTC), calendar))
 
     def alerts_job() -> None:
-        _run("alerts", lambda: refresh_alerts(sessions, datetime.now(UTC)))
+        _run("alerts", lambda: refresh_alerts(sessions, datetime.now(UTC), calendar))
 
     def edges_job() -> None:
         _run(

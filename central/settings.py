@@ -4,6 +4,7 @@ password inside ``database_url``) belong in the environment, not in the file."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import Field
@@ -13,6 +14,9 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from central.domain.calendar import WorkingCalendar
+from central.plant_calendar import Shifts, Timezone, working_calendar
 
 CONFIG_ENV = "ATELIER_CENTRAL_CONFIG"
 
@@ -35,6 +39,13 @@ class CentralSettings(BaseSettings):
     pool_size: int = Field(default=10, ge=1)
     migrate_on_start: bool = False
     log_level: str = "INFO"
+    # plant working calendar for ETAs (central.plant_calendar); no shifts: 24/7
+    timezone: Timezone = "UTC"
+    shifts: Shifts = ()
+    closed_days: tuple[date, ...] = ()
+
+    def working_calendar(self) -> WorkingCalendar:
+        return working_calendar(self.timezone, self.shifts, self.closed_days)
 
 
 def load_settings(path: str | Path | None = None) -> CentralSettings:

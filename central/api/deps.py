@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from central.db.tables import WorkOrder
+from central.domain.calendar import WorkingCalendar
 from central.errors import Forbidden, NotFound, PreconditionRequired
 from central.notify import DispatchNotifier
 from central.security import (
@@ -41,6 +42,7 @@ class Runtime:
     notifier: DispatchNotifier
     tokens: TokenCache
     failed_auth: FailedAuthLog
+    calendar: WorkingCalendar  # the plant's working calendar (settings), for ETAs
     # SQLite has one writer: ingest transactions of this process queue on a lock instead of
     # spinning in SQLite's busy handler (which sleeps up to 100 ms per retry).
     ingest_lock: threading.Lock | None = None

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import select
 
-from central.api.deps import Reader, SessionDep, Writer
+from central.api.deps import Reader, RuntimeDep, SessionDep, Writer
 from central.contract import DispatchWorkOrder
 from central.db.tables import Machine, StopLog
 from central.errors import Invalid
@@ -65,9 +65,13 @@ def get_machine(_: Reader, row: MachineRow) -> MachineRead:
 
 
 @router.get("/{machine_id}/dispatch")
-def machine_dispatch(_: Reader, row: MachineRow, session: SessionDep) -> list[DispatchWorkOrder]:
-    """Open work orders of the machine in run order (rank 1 next; rank 0: held back)."""
-    return machine_orders(session, [row.id], plan(session, now=datetime.now(UTC)))
+def machine_dispatch(
+    _: Reader, row: MachineRow, session: SessionDep, runtime: RuntimeDep
+) -> list[DispatchWorkOrder]:
+    """Open work orders of the machine in run order (rank 1 next; orders held back for
+    material or predecessors rank after the others), with ETAs on the plant calendar."""
+    the_plan = plan(session, now=datetime.now(UTC), calendar=runtime.calendar)
+    return machine_orders(session, [row.id], the_plan)
 
 
 class StopRead(BaseModel):

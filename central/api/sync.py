@@ -96,7 +96,9 @@ async def get_dispatch(
 
     def build() -> Dispatch:
         with runtime.sessions() as session:
-            return build_dispatch(session=session, edge_id=edge_id, now=datetime.now(UTC))
+            return build_dispatch(
+                session=session, edge_id=edge_id, now=datetime.now(UTC), calendar=runtime.calendar
+            )
 
     while True:
         changed = runtime.notifier.event(edge_id)  # taken before reading: no lost wake-up

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from central import contract as c
 from central.db import tables as t
+from central.domain.calendar import WorkingCalendar
 from central.errors import NotFound
 from central.lifecycle import OPEN
 from central.planning import Plan, plan
@@ -88,10 +89,13 @@ def _spec(s: t.QualitySpec) -> c.QualitySpec:
     )
 
 
-def build_dispatch(*, session: Session, edge_id: str, now: datetime) -> c.Dispatch:
+def build_dispatch(
+    *, session: Session, edge_id: str, now: datetime, calendar: WorkingCalendar | None = None
+) -> c.Dispatch:
+    """The edge's dispatch now; ETAs walk ``calendar`` (24/7 when None)."""
     version = edge_version(session, edge_id)
     machines = list(session.scalars(select(t.Machine.id).where(t.Machine.edge_id == edge_id)))
-    orders = machine_orders(session, machines, plan(session, now=now))
+    orders = machine_orders(session, machines, plan(session, now=now, calendar=calendar))
     customers = sorted({o.customer for o in orders if o.customer})
     priorities = [
         c.CustomerPriority(customer=code, priority_class=cls)  # type: ignore[arg-type]
