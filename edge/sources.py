@@ -4,12 +4,18 @@ Connectors import nothing from ``edge``, so this is the one place that knows bot
 source without an explicit ``client_id`` gets a stable one derived from the edge and machine
 ids: a stable id means a persistent broker session, so QoS 1 messages that were not acked
 before a crash are redelivered after the restart.
+
+Downlink-only signals (``order``, ``target``: what the edge writes to a PLC) are not sampled:
+an OPC UA String order would be bad input on every change. Sources that can write (OPC UA,
+Modbus) get a second spec holding only them, for the write path
+(:class:`edge.downlink_source.DownlinkSource`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from connectors.base import Connector
 from connectors.specs import (
@@ -25,6 +31,17 @@ from connectors.specs import (
 from edge.config import EdgeConfig, MachineConfig, ModbusSource, MqttSource, OpcUaSource
 
 MAX_IN_FLIGHT = 20_000
+DOWNLINK_SIGNALS = frozenset({"order", "target"})
+WRITE_POLL_MS = 3_600_000  # the write-path connection reads its signals once an hour, unused
+S = TypeVar("S")
+
+
+def _sampled(signals: Mapping[str, S]) -> dict[str, S]:
+    return {name: s for name, s in signals.items() if name not in DOWNLINK_SIGNALS}
+
+
+def _written(signals: Mapping[str, S]) -> dict[str, S]:
+    return {name: s for name, s in signals.items() if name in DOWNLINK_SIGNALS}
 
 
 def _path(value: Path | None) -> str | None:
@@ -35,14 +52,15 @@ def _states(states: dict[str, str] | None) -> dict[str, str] | None:
     return None if states is None else {str(k): str(v) for k, v in states.items()}
 
 
-def _opcua(machine: str, src: OpcUaSource) -> OpcUaSourceSpec:
+def _opcua(machine: str, src: OpcUaSource, *, write_path: bool = False) -> OpcUaSourceSpec:
     sec = src.security
+    signals = _written(src.signals) if write_path else _sampled(src.signals)
     return OpcUaSourceSpec(
         machine=machine,
         endpoint=src.endpoint,
         signals=tuple(
             OpcUaSignalSpec(name, s.node, s.scale, s.offset, _states(s.states))
-            for name, s in src.signals.items()
+            for name, s in signals.items()
         ),
         security=OpcUaSecuritySpec(
             policy=sec.policy,
@@ -53,18 +71,19 @@ def _opcua(machine: str, src: OpcUaSource) -> OpcUaSourceSpec:
             user=sec.user,
             password_env=sec.password_env,
         ),
-        mode=src.mode,
-        poll_ms=src.poll_ms,
+        mode="poll" if write_path else src.mode,
+        poll_ms=WRITE_POLL_MS if write_path else src.poll_ms,
     )
 
 
-def _modbus(machine: str, src: ModbusSource) -> ModbusSourceSpec:
+def _modbus(machine: str, src: ModbusSource, *, write_path: bool = False) -> ModbusSourceSpec:
+    signals = _written(src.signals) if write_path else _sampled(src.signals)
     return ModbusSourceSpec(
         machine=machine,
         host=src.host,
         port=src.port,
         unit=src.unit,
-        poll_ms=src.poll_ms,
+        poll_ms=WRITE_POLL_MS if write_path else src.poll_ms,
         timeout_ms=src.timeout_ms,
         signals=tuple(
             ModbusSignalSpec(
@@ -78,7 +97,7 @@ def _modbus(machine: str, src: ModbusSource) -> ModbusSourceSpec:
                 offset=s.offset,
                 states=_states(s.states),
             )
-            for name, s in src.signals.items()
+            for name, s in signals.items()
         ),
     )
 
@@ -86,7 +105,7 @@ def _modbus(machine: str, src: ModbusSource) -> ModbusSourceSpec:
 def _in_flight(src: MqttSource, queue_max_samples: int) -> int:
     """Unacked QoS 1 messages the broker may send: enough to cover a slow commit at full rate,
     no more than the sample queue can hold, and below paho's 16-bit message ids."""
-    per_message = max(1, len(src.signals))
+    per_message = max(1, len(_sampled(src.signals)))
     return max(100, min(MAX_IN_FLIGHT, queue_max_samples // per_message))
 
 
@@ -98,7 +117,7 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -
         topic=src.topic,
         signals=tuple(
             MqttSignalSpec(name, s.field, s.scale, s.offset, _states(s.states))
-            for name, s in src.signals.items()
+            for name, s in _sampled(src.signals).items()
         ),
         machine_level=src.machine_level,
         format=src.format,
@@ -115,7 +134,7 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -
 
 
 def source_spec(edge_id: str, machine: MachineConfig, queue_max_samples: int) -> SourceSpec:
-    """The connector spec of one machine's source."""
+    """The connector spec of one machine's source: the signals it samples."""
     src = machine.source
     if isinstance(src, OpcUaSource):
         return _opcua(machine.id, src)
@@ -124,12 +143,32 @@ def source_spec(edge_id: str, machine: MachineConfig, queue_max_samples: int) ->
     return _mqtt(edge_id, machine.id, src, queue_max_samples)
 
 
+def write_spec(machine: MachineConfig) -> SourceSpec | None:
+    """The spec of the write path: the downlink signals only (None: nothing to write, or a
+    protocol without writes, MQTT)."""
+    src = machine.source
+    if not _written(src.signals):
+        return None
+    name = f"{machine.id}/downlink"  # its logs and errors say which connection it is
+    if isinstance(src, OpcUaSource):
+        return _opcua(name, src, write_path=True)
+    if isinstance(src, ModbusSource):
+        return _modbus(name, src, write_path=True)
+    return None
+
+
+def _factory(sampled: SourceSpec, written: SourceSpec | None) -> Callable[[], Connector]:
+    from connectors import build  # the protocol stacks are imported only when running
+    from edge.downlink_source import DownlinkSource
+
+    if written is None:
+        return lambda: build(sampled)
+    return lambda: DownlinkSource(build(sampled), lambda: build(written), DOWNLINK_SIGNALS)
+
+
 def connector_factories(config: EdgeConfig) -> dict[str, Callable[[], Connector]]:
     """One factory per source (named after its machine); each call builds a fresh connector."""
-    from connectors import build  # the protocol stacks are imported only when running
-
-    factories: dict[str, Callable[[], Connector]] = {}
-    for machine in config.machines:
-        spec = source_spec(config.edge.id, machine, config.edge.queue_max_samples)
-        factories[machine.id] = lambda spec=spec: build(spec)  # type: ignore[misc]
-    return factories
+    return {
+        m.id: _factory(source_spec(config.edge.id, m, config.edge.queue_max_samples), write_spec(m))
+        for m in config.machines
+    }

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from connectors.specs import ModbusSourceSpec, MqttSourceSpec, OpcUaSourceSpec
 from edge.config import load_config
-from edge.sources import MAX_IN_FLIGHT, connector_factories, source_spec
+from edge.sources import (
+    MAX_IN_FLIGHT,
+    WRITE_POLL_MS,
+    connector_factories,
+    source_spec,
+    write_spec,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,3 +42,22 @@ def test_demo_config_maps_every_source() -> None:
     per_message = len(oven.signals)
     assert oven.receive_maximum == min(MAX_IN_FLIGHT, config.edge.queue_max_samples // per_message)
     assert set(connector_factories(config)) == {"press-01", "lathe-02", "oven-03"}
+
+
+def test_downlink_signals_are_written_not_sampled() -> None:
+    config = load_config(ROOT / "config" / "edge.yaml")
+    machines = {m.id: m for m in config.machines}
+    for machine_id in ("press-01", "lathe-02"):
+        machine = machines[machine_id]
+        assert {"order", "target"} <= set(machine.source.signals)
+        sampled = source_spec(config.edge.id, machine, config.edge.queue_max_samples)
+        assert isinstance(sampled, OpcUaSourceSpec | ModbusSourceSpec)
+        assert {"count", "state"} <= {s.name for s in sampled.signals}
+        assert not {"order", "target"} & {s.name for s in sampled.signals}
+        written = write_spec(machine)
+        assert isinstance(written, type(sampled))
+        assert {s.name for s in written.signals} == {"order", "target"}
+        assert written.poll_ms == WRITE_POLL_MS
+    press = write_spec(machines["press-01"])
+    assert isinstance(press, OpcUaSourceSpec) and press.mode == "poll"
+    assert write_spec(machines["oven-03"]) is None  # MQTT: no downlink
