@@ -2,9 +2,9 @@
 :mod:`central.domain`, return their results (the jobs and routes write or serve them).
 
 One :func:`plan` call ranks every machine's queue (dispatch rule: expedite, customer class,
-earliest due date, FIFO), learns cycle times from the production log, walks the queues through
-the working calendar to an ETA per work order and sales order, and lists late orders and
-material shortages.
+planner's priority, earliest due date, FIFO), learns cycle times from the production log,
+walks the queues through the plant's working calendar to an ETA per work order and sales
+order, and lists late orders and material shortages.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def load_open_orders(session: Session) -> dict[str, OpenOrder]:
             released_at=w.released_at,
             expedite=w.expedite,
             priority_class=classes.get(w.customer) if w.customer else None,
+            priority=w.priority,
             sales_order=w.sales_order,
             components=tuple(
                 ComponentNeed(b.component, b.qty_per, consumed.get((w.number, b.component), 0.0))

@@ -12,14 +12,20 @@ come back as :class:`Held` with their reasons; draft, done and cancelled orders 
 Sort key, most significant first:
 1. expedite flag (expedited first);
 2. customer priority class A, B, C, then none;
-3. the rule (:class:`DispatchRule`):
+3. the planner's ``priority`` number, higher first (0 by default). It ranks orders *within* a
+   customer class, before the rule: the class is the CRM's commitment to the customer and a
+   planner who must jump it uses the explicit, visible expedite flag; after the rule the
+   number would only break exact due-date ties and be almost useless. (ISA-95 dispatch: "sort
+   by expedite flag, customer priority class, then a rule" — the planner's number refines the
+   class.)
+4. the rule (:class:`DispatchRule`):
    - ``edd``: earliest due date (no due date last) — the default;
    - ``critical_ratio``: (due − now) / remaining processing time, lowest first (below 1: cannot
      finish in time; negative: already late). Time until due is working seconds when a
      ``calendar`` is given, else elapsed seconds; no due date ranks last;
    - ``spt``: shortest remaining processing time;
    - ``fifo``: no rule key (the tie-break decides);
-4. FIFO tie-break: ``released_at`` (unknown last), then the order number in natural order
+5. FIFO tie-break: ``released_at`` (unknown last), then the order number in natural order
    (WO-9 before WO-10).
 
 Remaining processing time = pending setup + remaining qty × cycle, with the cycle from
@@ -51,7 +57,7 @@ from central.domain.orders import PRIORITY_CLASSES, OpenOrder
 MIN_PROCESSING_S = 1.0
 
 NaturalKey = tuple[int | str, ...]
-SortKey = tuple[int, int, float, float, NaturalKey]
+SortKey = tuple[int, int, int, float, float, NaturalKey]
 
 
 class DispatchRule(StrEnum):
@@ -172,6 +178,7 @@ def _candidate(
     key: SortKey = (
         0 if order.expedite else 1,
         _class_rank(order.priority_class),
+        -order.priority,
         rule_key,
         order.released_at.timestamp() if order.released_at else math.inf,
         natural_key(order.number),
@@ -236,6 +243,8 @@ def _describe(cand: _Candidate, rule: DispatchRule) -> str:
     order = cand.order
     parts = ["expedite"] if order.expedite else []
     parts.append(f"class {order.priority_class}" if order.priority_class else "no class")
+    if order.priority:
+        parts.append(f"priority {order.priority}")
     if rule is DispatchRule.EDD:
         parts.append(f"due {_fmt(order.due)}" if order.due else "no due date")
     elif rule is DispatchRule.CRITICAL_RATIO:
@@ -256,9 +265,11 @@ def _decision(prev: _Candidate, cand: _Candidate, rule: DispatchRule) -> str:
     if prev.key[1] != cand.key[1]:
         return f"{behind}: class {a.priority_class} beats {_class_name(b.priority_class)}"
     if prev.key[2] != cand.key[2]:
+        return f"{behind}: priority {a.priority} beats {b.priority}"
+    if prev.key[3] != cand.key[3]:
         return f"{behind}: {_rule_comparison(prev, cand, rule)}"
     same = "same class" + ("" if rule is DispatchRule.FIFO else f" and {_rule_name(rule)}")
-    if prev.key[3] != cand.key[3]:
+    if prev.key[4] != cand.key[4]:
         return f"{behind}: {same}; FIFO: released first ({_fmt(a.released_at)})"
     return f"{behind}: {same} and release time; FIFO: lower order number"
 

@@ -55,9 +55,10 @@ class OpenOrder:
     ``status`` is one of KNOWN_STATUSES; only READY_STATUSES are dispatched and scheduled.
     ``ideal_cycle_s`` is the routing's ideal cycle on ``machine`` (fallback when nothing was
     learned yet); ``setup_s`` the routing's setup time, spent only if the order has not started.
-    ``priority_class`` is the customer's class A/B/C (None ranks after C). ``released_at`` is
-    the FIFO time. ``predecessors`` are work-order numbers that must be done first.
-    ``components_available`` overrides the stock check when not None.
+    ``priority_class`` is the customer's class A/B/C (None ranks after C); ``priority`` the
+    planner's number, higher first within a class (see ``central.domain.dispatch``).
+    ``released_at`` is the FIFO time. ``predecessors`` are work-order numbers that must be done
+    first. ``components_available`` overrides the stock check when not None.
     """
 
     number: str
@@ -73,6 +74,7 @@ class OpenOrder:
     released_at: datetime | None = None
     expedite: bool = False
     priority_class: str | None = None
+    priority: int = 0
     sales_order: str | None = None
     predecessors: tuple[str, ...] = ()
     components: tuple[ComponentNeed, ...] = ()
@@ -86,6 +88,8 @@ class OpenOrder:
             raise InvalidInput(
                 f"{where}.priority_class", f"A, B or C expected, got {self.priority_class!r}"
             )
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise InvalidInput(f"{where}.priority", f"an integer expected, got {self.priority!r}")
         for name in ("qty", "qty_good", "qty_scrap", "setup_s"):
             require_non_negative(f"{where}.{name}", getattr(self, name))
         require_positive(f"{where}.ideal_cycle_s", self.ideal_cycle_s)

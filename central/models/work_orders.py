@@ -11,6 +11,7 @@ from central.contract import WorkOrderStatus
 
 Code = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 Qty = Annotated[float, Field(gt=0, le=1e12)]
+# the planner's number: higher runs earlier within a customer class (central.domain.dispatch)
 Priority = Annotated[int, Field(ge=-1000, le=1000)]
 
 

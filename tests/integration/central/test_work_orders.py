@@ -200,3 +200,29 @@ async def test_ingest_and_planner_edits_run_together(client, planner, edge_auth)
     await asyncio.gather(*(produce(k) for k in range(10)), *(edit() for _ in range(10)))
     final = await ok(await client.get(WO, headers=planner))
     assert (final["qty_good"], final["priority"], final["status"]) == (100, 10, "in_progress")
+
+
+async def test_planner_priority_reorders_the_machine_within_a_class(
+    client, planner, edge_auth
+) -> None:
+    await seed(client, planner)
+    due = "2026-01-06T08:00:00Z"
+    await work_order(client, planner, "WO-1", due=due)
+    await work_order(client, planner, "WO-2", due="2026-01-09T08:00:00Z")
+    await work_order(client, planner, "WO-3", due=due, expedite=True)
+
+    async def queue() -> tuple[int, list[str]]:
+        d = await ok(await client.get(f"/api/v1/edges/{EDGE}/dispatch", headers=edge_auth))
+        return d["version"], [
+            o["number"] for o in sorted(d["work_orders"], key=lambda o: o["rank"])
+        ]
+
+    version, order = await queue()
+    assert order == ["WO-3", "WO-1", "WO-2"]  # expedite, then due date (same customer class)
+    patch = {"priority": 10}
+    r = await client.patch(
+        "/api/v1/work-orders/WO-2", json=patch, headers={**planner, "If-Match": '"2"'}
+    )
+    assert r.status_code == 200, r.text
+    bumped, order = await queue()
+    assert order == ["WO-3", "WO-2", "WO-1"] and bumped > version  # not ahead of the expedite

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from central.domain.calendar import Shift, WorkingCalendar
 from central.domain.dispatch import DispatchRule, dispatch, natural_key
+from central.domain.errors import InvalidInput
 from central.domain.orders import KNOWN_STATUSES, ComponentNeed, OpenOrder
 from tests.unit.central_domain.factories import utc, wo
 
@@ -32,6 +33,25 @@ def test_expedite_beats_class_and_class_beats_due_date() -> None:
     ]
     # expedite first; then A, B, C; an order without customer class comes after C.
     assert ranked(orders) == ["WO-3", "WO-2", "WO-4", "WO-1", "WO-5"]
+
+
+def test_planner_priority_ranks_within_a_class_before_the_rule() -> None:
+    orders = [
+        wo("WO-1", priority_class="B", due=NOW + DAY),
+        wo("WO-2", priority_class="B", due=NOW + 5 * DAY, priority=5),
+        wo("WO-3", priority_class="B", due=NOW + 9 * DAY, priority=5),
+        wo("WO-4", priority_class="B", due=NOW, priority=-1),
+        wo("WO-5", priority_class="A", due=NOW + 9 * DAY, priority=-10),
+        wo("WO-6", priority_class="C", due=NOW + DAY, priority=1000, expedite=True),
+        wo("WO-7", priority_class="C", due=NOW + DAY, priority=1000),
+    ]
+    # expedite, then class; within class B the higher number first, equal numbers by due date
+    assert ranked(orders) == ["WO-6", "WO-5", "WO-2", "WO-3", "WO-1", "WO-4", "WO-7"]
+
+
+def test_priority_must_be_an_integer() -> None:
+    with pytest.raises(InvalidInput, match=r"OpenOrder\[WO-1\]\.priority"):
+        wo("WO-1", priority=1.5)
 
 
 def test_edd_within_a_class_and_missing_due_date_last() -> None:
@@ -172,6 +192,8 @@ def test_reasons_explain_each_position() -> None:
         wo("WO-4", priority_class="B", due=due + DAY, released_at=NOW - DAY),
         wo("WO-5", priority_class="B", due=due + DAY, released_at=NOW),
         wo("WO-6", priority_class="B", due=due + DAY, released_at=NOW),
+        wo("WO-7", priority_class="C", due=due, released_at=NOW, priority=2),
+        wo("WO-8", priority_class="C", due=due, released_at=NOW, priority=1),
     ]
     reasons = [r.reason for r in dispatch(orders, now=NOW)["press-01"].ranked]
     assert reasons == [
@@ -186,6 +208,10 @@ def test_reasons_explain_each_position() -> None:
         "after WO-4: same class and due date; FIFO: released first (2026-11-01 08:00Z)",
         "class B, due 2026-11-04 08:00Z, released 2026-11-02 08:00Z; "
         "after WO-5: same class and due date and release time; FIFO: lower order number",
+        "class C, priority 2, due 2026-11-03 08:00Z, released 2026-11-02 08:00Z; "
+        "after WO-6: class B beats class C",
+        "class C, priority 1, due 2026-11-03 08:00Z, released 2026-11-02 08:00Z; "
+        "after WO-7: priority 2 beats 1",
     ]
 
 
