@@ -489,10 +489,8 @@ def main(argv: list[str]) -> int:
     if args.serve_opcua:
         asyncio.run(serve_opcua(args.serve_opcua))
         return 0
-    print(
-        f"connectors vs bare libraries, {os.cpu_count()} cores, medians of "
-        f"{1 if args.smoke else 3} runs{' (smoke: figures not judged)' if args.smoke else ''}"
-    )
+    runs = "1 run each (smoke: not judged)" if args.smoke else "medians of 5 (MQTT) or 3 runs"
+    print(f"connectors vs bare libraries, {os.cpu_count()} cores, {runs}, alternating")
     ok = asyncio.run(run(args.only or list(BENCHES), args.smoke))
     return 0 if ok or args.smoke else 1
 
