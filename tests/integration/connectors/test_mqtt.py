@@ -210,6 +210,10 @@ async def test_sparkplug_births_aliases_rebirth_and_death(broker: tuple[str, int
             assert (metric.name, metric.boolean_value) == (REBIRTH_METRIC, True)
             pub.publish(f"{base}/DDATA/edge1/press-09", spb(5, [{"alias": 77, "int_value": 1}]))
             await col.wait_for(lambda: conn.status.errors.get("unknown_alias") == 1)
+            pub.publish(f"{base}/DDATA/edge1/press-09", b"\xff\xff\x00 not protobuf")
+            await col.wait_for(lambda: conn.status.errors.get("malformed_protobuf") == 1)
+            pub.publish(f"{base}/DDATA/edge1/press-09", spb(6, [{"alias": 10, "int_value": 102}]))
+            await col.wait_for(lambda: col.of("count")[-1].value == 102.0)
             pub.publish(
                 f"{base}/NDEATH/edge1",
                 spb(None, [{"name": "bdSeq", "datatype": 8, "long_value": 1}]),

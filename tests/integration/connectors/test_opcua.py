@@ -176,14 +176,28 @@ async def _certificate(folder: Path, name: str, uri: str) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest.fixture(scope="module")
+def certificates(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[tuple[Path, Path], tuple[Path, Path]]:
+    """Server and client certificates, generated once for the module (RSA keys are slow)."""
+    folder = tmp_path_factory.mktemp("opcua-certs")
+
+    async def make() -> tuple[tuple[Path, Path], tuple[Path, Path]]:
+        server = await _certificate(folder, "server", "urn:atelier:test:server")
+        client = await _certificate(folder, "client", "urn:freeopcua.github.io:client")
+        return server, client
+
+    return asyncio.run(make())
+
+
 @pytest.mark.parametrize("mode", ["Sign", "SignAndEncrypt"])
 async def test_basic256sha256_with_certificate_and_user_password_from_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+    certificates: tuple[tuple[Path, Path], tuple[Path, Path]],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
 ) -> None:
-    server_cert, server_key = await _certificate(tmp_path, "server", "urn:atelier:test:server")
-    client_cert, client_key = await _certificate(
-        tmp_path, "client", "urn:freeopcua.github.io:client"
-    )
+    (server_cert, server_key), (client_cert, client_key) = certificates
     monkeypatch.setenv("ATELIER_TEST_OPCUA_PASSWORD", "s3cret")
     policy = (
         ua.SecurityPolicyType.Basic256Sha256_Sign
