@@ -15,8 +15,8 @@ from connectors.specs import MemorySourceSpec
 
 
 class MemoryConnector(SupervisedConnector):
-    def __init__(self, spec: MemorySourceSpec) -> None:
-        super().__init__(spec.machine)
+    def __init__(self, spec: MemorySourceSpec, *, queue_batches: int = 1024) -> None:
+        super().__init__(spec.machine, queue_batches=queue_batches)
         self.spec = spec
         self.acked = 0
         self.written: list[tuple[str, float | str]] = []

@@ -81,13 +81,14 @@ class SupervisedConnector:
             self._task = None
         await self._close()
         self._tracker.set_state(ConnectionState.closed)
-        # Wake a consumer blocked in batches(); the queue may be full, so drop nothing: replace
-        # nothing, just append the end marker without waiting.
+        # Wake a consumer blocked in batches() (only possible when the queue is empty, so the
+        # end marker always fits then); batches already queued are still delivered.
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)
 
     async def batches(self) -> AsyncIterator[Batch]:
-        while True:
+        """Every batch, in order; ends after ``__aexit__`` once the queued ones are delivered."""
+        while not (self._closing and self._queue.empty()):
             batch = await self._queue.get()
             if batch is None:
                 return
@@ -122,14 +123,6 @@ class SupervisedConnector:
         self._tracker.count_samples(len(samples), samples[-1].ts_ns)
         batch = Batch(tuple(samples), ack) if ack is not None else Batch(tuple(samples))
         await self._queue.put(batch)
-
-    def _emit_nowait(self, samples: list[Sample], ack: Callable[[], None] | None = None) -> bool:
-        """Queue without waiting; False when full (the caller must keep the batch and retry)."""
-        if self._queue.full():
-            return False
-        self._tracker.count_samples(len(samples), samples[-1].ts_ns)
-        self._queue.put_nowait(Batch(tuple(samples), ack) if ack else Batch(tuple(samples)))
-        return True
 
     # -- the loop ----------------------------------------------------------------------------
     async def _supervise(self) -> None:
