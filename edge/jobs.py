@@ -1,8 +1,10 @@
 """Scheduled work of the edge (APScheduler ``AsyncIOScheduler``): every job awaits the writer.
 
 - ``analytics`` every few seconds: incremental counters → production, stops, states (+ outbox)
-- ``oee`` every 30 s: hour-to-date, shift-to-date and active-order OEE per machine (cached for
-  ``/api/v1/machines``, stored in ``oee``)
+- ``shift_oee`` every 5 s: hour-to-date and shift-to-date OEE per machine (cached for
+  ``/api/v1/machines`` and the tablet board, closed hours stored in ``oee``); only the open hour
+  is analysed again, so the board shows the shift's OEE seconds after the first parts
+- ``order_oee`` every 30 s: active-order OEE per machine (the order may span days of samples)
 - ``shift_end`` every 30 s: an ``oee`` outbox record for each shift that ended since the last one
 - ``retention`` hourly: raw samples older than ``retention_days``; acked outbox rows
 - ``outbox_stats`` every 2 s: backlog and lag for ``/health`` and ``/metrics``
@@ -88,7 +90,8 @@ class EdgeJobs:
         jobs: list[tuple[Callable[[], Awaitable[None]], float]] = [
             (self.run_analytics, self._interval_s),
             (self.refresh_outbox_stats, 2.0),
-            (self.refresh_oee, 30.0),
+            (self.refresh_shift_oee, 5.0),
+            (self.refresh_order_oee, 30.0),
             (self.record_shift_ends, 30.0),
             (self.apply_retention, 3600.0),
         ]
@@ -174,6 +177,11 @@ class EdgeJobs:
 
     async def refresh_oee(self) -> None:
         """Hour-to-date, shift-to-date (closed hours cached) and active-order OEE per machine."""
+        await self.refresh_shift_oee()
+        await self.refresh_order_oee()
+
+    async def refresh_shift_oee(self) -> None:
+        """Hour-to-date and shift-to-date OEE per machine (closed hours cached)."""
         now = time.time_ns()
         shift = current_shift(self._calendar, now)
         hours = hour_windows(self._calendar.tz, shift.start_ns, now)
@@ -187,6 +195,11 @@ class EdgeJobs:
             if reports:
                 self.state.hour_oee[machine] = reports[-1]
                 self.state.shift_oee[machine] = combine(reports, params.ideal_cycle_s)
+
+    async def refresh_order_oee(self) -> None:
+        """Active-order OEE per machine."""
+        now = time.time_ns()
+        for machine, params in self._params.items():
             order = self.state.active_orders.get(machine)
             since = self.state.order_since.get(machine)
             if order is not None and since is not None and since < now:
