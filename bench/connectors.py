@@ -87,6 +87,20 @@ def row(name: str, bare: float, ours: float, unit: str, target: float) -> bool:
     return ok
 
 
+def ratio_row(
+    name: str, ratios: list[float], bare: float, ours: float, unit: str, target: float
+) -> bool:
+    ratio = median(ratios)
+    ok = ratio >= target
+    print(
+        f"{name:<22} bare {bare:>10,.0f} {unit:<7} connector {ours:>10,.0f} {unit:<7} "
+        f"ratio {ratio:5.2f} (median of {len(ratios)} paired runs, target >= {target:.2f}) "
+        f"{'PASS' if ok else 'FAIL'}",
+        flush=True,
+    )
+    return ok
+
+
 async def drain(conn: Connector, on_batch: Callable[[int], bool]) -> None:
     """Consume batches, acking each; stop when ``on_batch(n_samples)`` returns True."""
     async for batch in conn.batches():
@@ -222,7 +236,7 @@ async def connector_mqtt_rate(port: int, topic: str, payloads: Path, n: int) -> 
 
 
 async def bench_mqtt(smoke: bool) -> bool:
-    n = 20_000 if smoke else 200_000
+    n = 20_000 if smoke else 150_000
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -235,14 +249,28 @@ async def bench_mqtt(smoke: bool) -> bool:
         payloads = mqtt_payload_file(folder, n)
         with child(["mosquitto", "-c", str(conf)], port):
             bare, ours = [], []
-            for i in range(1 if smoke else 5):
+            for i in range(1 if smoke else 7):
                 bare.append(await asyncio.to_thread(bare_paho_rate, port, f"b/{i}", payloads, n))
                 ours.append(await connector_mqtt_rate(port, f"c/{i}", payloads, n))
-    ok = row(
-        "MQTT JSON (msg/s)", median(r[0] for r in bare), median(r[0] for r in ours), "msg/s", 0.70
+    # Other processes load this machine unevenly: judge on the median of the per-pair ratios
+    # (each pair ran back to back), and show every pair so the spread is visible.
+    for k, (b, o) in enumerate(zip(bare, ours, strict=True)):
+        print(
+            f"{'':<22} pair {k}: bare {b[0]:>7,.0f} msg/s {b[1]:>7,.0f} msg/CPU-s | "
+            f"connector {o[0]:>7,.0f} msg/s {o[1]:>7,.0f} msg/CPU-s",
+            flush=True,
+        )
+    ok = ratio_row(
+        "MQTT JSON (msg/s)",
+        [o[0] / b[0] for b, o in zip(bare, ours, strict=True)],
+        median(r[0] for r in bare),
+        median(r[0] for r in ours),
+        "msg/s",
+        0.70,
     )
-    row(
+    ok_cpu = ratio_row(
         "MQTT JSON (msg/CPU-s)",
+        [o[1] / b[1] for b, o in zip(bare, ours, strict=True)],
         median(r[1] for r in bare),
         median(r[1] for r in ours),
         "msg/cpu",
@@ -250,9 +278,9 @@ async def bench_mqtt(smoke: bool) -> bool:
     )
     print(
         f"{'':<22} = {3 * median(r[0] for r in ours):,.0f} samples/s through the connector "
-        "(3 signals/message); per CPU-second: this process's CPU time, robust to the load "
-        "other processes put on the machine"
+        "(3 signals/message); msg/CPU-s counts this process's CPU time only"
     )
+    ok = ok and ok_cpu
     return ok
 
 
@@ -489,7 +517,7 @@ def main(argv: list[str]) -> int:
     if args.serve_opcua:
         asyncio.run(serve_opcua(args.serve_opcua))
         return 0
-    runs = "1 run each (smoke: not judged)" if args.smoke else "medians of 5 (MQTT) or 3 runs"
+    runs = "1 run each (smoke: not judged)" if args.smoke else "medians of 7 (MQTT) or 3 runs"
     print(f"connectors vs bare libraries, {os.cpu_count()} cores, {runs}, alternating")
     ok = asyncio.run(run(args.only or list(BENCHES), args.smoke))
     return 0 if ok or args.smoke else 1
