@@ -106,7 +106,7 @@ class MqttSourceSpec:
     machine_level: int | None = None  # topic level (0-based) holding the machine id
     format: Literal["json", "sparkplug"] = "json"
     qos: Literal[0, 1] = 1
-    client_id: str | None = None  # stable id => persistent session; None => clean session
+    client_id: str | None = None  # None: a stable id derived from machine, url and topic
     username: str | None = None
     password_env: str | None = None
     tls: bool = False
