@@ -1,14 +1,16 @@
 """Geometry of the shift chart (rendered as inline SVG by the template), pure.
 
 Top band: the state timeline, one rectangle per state interval. Below: cumulative good count
-(polyline) against the ideal (straight line from 0 at shift start to what an ideal machine
-would have made by now: elapsed / ideal_cycle_s). Coordinates are SVG user units.
+(polyline) against the ideal (straight line from 0 where the edge first saw the machine to what
+an ideal machine would have made by now: elapsed / ideal_cycle_s). Under the plot: the times at
+the start, middle and end of the window. Coordinates are SVG user units; the SVG keeps its
+aspect ratio, so its text is never stretched.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from edge.tablet.models import ShiftSeries
 
@@ -16,7 +18,9 @@ WIDTH = 1000.0
 BAND_H = 40.0
 PLOT_TOP = 56.0
 PLOT_H = 200.0
-HEIGHT = PLOT_TOP + PLOT_H + 24.0
+TICKS_H = 30.0
+HEIGHT = PLOT_TOP + PLOT_H + TICKS_H
+SHORT = timedelta(minutes=10)  # windows shorter than this label their ticks with seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,13 @@ class Rect:
     x: float
     width: float
     state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    x: float
+    at: datetime
+    anchor: str  # SVG text-anchor: start | middle | end
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,9 @@ class ChartGeometry:
     ideal_now: int
     start: datetime
     end: datetime
+    ticks: tuple[Tick, ...] = ()
+    shift: str | None = None  # None: no shift running, the window is the recent past
+    seconds: bool = False  # short window: times are shown with seconds
     width: float = WIDTH
     height: float = HEIGHT
     band_h: float = BAND_H
@@ -50,6 +64,17 @@ def _x(series: ShiftSeries, when: datetime) -> float:
         return 0.0
     frac = (when - series.start).total_seconds() / span
     return round(WIDTH * min(1.0, max(0.0, frac)), 1)
+
+
+def _ticks(series: ShiftSeries) -> tuple[Tick, ...]:
+    if series.end <= series.start:
+        return ()
+    middle = series.start + (series.end - series.start) / 2
+    return (
+        Tick(0.0, series.start, "start"),
+        Tick(WIDTH / 2, middle, "middle"),
+        Tick(WIDTH, series.end, "end"),
+    )
 
 
 def geometry(series: ShiftSeries) -> ChartGeometry:
@@ -83,4 +108,7 @@ def geometry(series: ShiftSeries) -> ChartGeometry:
         ideal_now=ideal_now,
         start=series.start,
         end=series.end,
+        ticks=_ticks(series),
+        shift=series.shift,
+        seconds=series.end - series.start < SHORT,
     )

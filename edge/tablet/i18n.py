@@ -80,8 +80,10 @@ class Translator:
             return f"{minutes}\u00a0min\u00a0{secs:02d}"
         return f"{secs}\u00a0s"
 
-    def time(self, when: datetime | None) -> str:
-        return when.astimezone(self.tz).strftime("%H:%M") if when else "–"
+    def time(self, when: datetime | None, seconds: bool = False) -> str:
+        if when is None:
+            return "–"
+        return when.astimezone(self.tz).strftime("%H:%M:%S" if seconds else "%H:%M")
 
     def date(self, when: object) -> str:
         if when is None:

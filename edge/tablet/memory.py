@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edge.tablet import plans, rules
@@ -99,7 +99,10 @@ class MemoryTabletServices:
         m = self._get(machine_id)
         if m.series is not None:
             return m.series
-        return ShiftSeries(start=now, end=now, now=now, ideal_cycle_s=m.ideal_cycle_s)
+        # no shift running and nothing seen yet: the last hour, empty
+        return ShiftSeries(
+            start=now - timedelta(hours=1), end=now, now=now, ideal_cycle_s=m.ideal_cycle_s
+        )
 
     def stop_reasons(self) -> Sequence[Reason]:
         return self._stop_reasons

@@ -158,7 +158,12 @@ class StateSegment:
 
 @dataclass(frozen=True, slots=True)
 class ShiftSeries:
-    """What the shift chart draws: state intervals and cumulative good count over time."""
+    """What the shift chart draws: state intervals and cumulative good count over time.
+
+    The window is the current shift (``shift`` is its name) or, when no shift is running, the
+    recent past ending ``now`` (``shift`` None: the last hour, or less if the edge saw the
+    machine for less).
+    """
 
     start: datetime
     end: datetime
@@ -169,6 +174,7 @@ class ShiftSeries:
     # when the edge first saw the machine in this shift (None: the shift start); the ideal
     # line starts there, so an edge started mid-shift is not charged for the hours before
     observed_from: datetime | None = None
+    shift: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

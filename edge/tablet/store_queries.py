@@ -97,14 +97,31 @@ def state_segments(store: Store, machine: str, start_ns: int, end_ns: int) -> li
     ).fetchall()
 
 
-def good_per_minute(
-    store: Store, machine: str, start_ns: int, end_ns: int
-) -> list[tuple[Any, ...]]:
-    return store.con.execute(
-        "SELECT end_ns // 60000000000 AS minute, sum(good) FROM production "
-        "WHERE machine = ? AND end_ns > ? AND end_ns <= ? GROUP BY minute ORDER BY minute",
-        [machine, start_ns, end_ns],
+def first_seen(store: Store, machine: str, start_ns: int, end_ns: int) -> int | None:
+    """When the edge first saw the machine in ``[start_ns, end_ns)``: the earliest state
+    interval or production fact there (None: nothing stored yet)."""
+    row = store.con.execute(
+        "SELECT min(t) FROM ("
+        " SELECT min(greatest(start_ns, ?)) AS t FROM events"
+        " WHERE machine = ? AND kind = 'state' AND end_ns > ? AND start_ns < ?"
+        " UNION ALL SELECT min(end_ns) FROM production"
+        " WHERE machine = ? AND end_ns > ? AND end_ns <= ?)",
+        [start_ns, machine, start_ns, end_ns, machine, start_ns, end_ns],
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def good_per_bucket(
+    store: Store, machine: str, start_ns: int, end_ns: int, step_ns: int
+) -> list[tuple[int, int]]:
+    """Good parts made in ``(start_ns, end_ns]`` per bucket of ``step_ns`` counted from
+    ``start_ns``: ``(bucket index, good)`` in order, empty buckets left out."""
+    rows = store.con.execute(
+        "SELECT (end_ns - ? - 1) // ? AS bucket, sum(good) FROM production "
+        "WHERE machine = ? AND end_ns > ? AND end_ns <= ? GROUP BY bucket ORDER BY bucket",
+        [start_ns, step_ns, machine, start_ns, end_ns],
     ).fetchall()
+    return [(int(b), int(g)) for b, g in rows]
 
 
 def quality_results(store: Store, machine: str, limit: int = 8) -> list[tuple[Any, ...]]:

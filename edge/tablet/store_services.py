@@ -40,7 +40,10 @@ from edge.tablet.once import Once
 from edge.writer import StoreWriter
 
 T = TypeVar("T")
-DAY_NS = 86_400 * 1_000_000_000
+SECOND_NS = 1_000_000_000
+DAY_NS = 86_400 * SECOND_NS
+RECENT_NS = 3600 * SECOND_NS  # the chart's window when no shift is running
+CHART_BUCKETS = 240
 
 
 class LiveRow(Protocol):
@@ -202,34 +205,32 @@ class StoreTabletServices:
     async def shift_series(self, machine_id: str, now: datetime) -> ShiftSeries:
         cfg = self._check(machine_id)
         now_ns = to_ns(now)
-        shift = current_shift(self._calendar, now_ns)
-        start, end = shift.start_ns, min(shift.end_ns, now_ns)
-        seg_rows = await self._call(q.state_segments, machine_id, start, end)
-        good_rows = await self._call(q.good_per_minute, machine_id, start, end)
-        segments = [
-            StateSegment(to_dt(max(s, start)), to_dt(min(e, end)), str(state))
-            for s, e, state in seg_rows
-        ]
+        name, start, end = chart_window(self._calendar, now_ns)
+        upto = min(end, now_ns)
         live = {row.id: row for row in await self._live.machines()}.get(machine_id)
-        if live is not None and live.state_since is not None:  # the state still open now
-            open_from = max(to_ns(live.state_since), (segments and to_ns(segments[-1].end)) or 0)
-            segments.append(StateSegment(to_dt(max(open_from, start)), now, live.state))
-        firsts = [to_ns(segments[0].start)] if segments else []
-        if good_rows:
-            firsts.append(int(good_rows[0][0]) * 60_000_000_000)
-        origin = to_dt(max(start, min(firsts))) if firsts else now
-        points, total = [(origin, 0)], 0
-        for minute, good in good_rows:
-            total += int(good)
-            points.append((to_dt((int(minute) + 1) * 60_000_000_000), total))
+        seen = [await self._call(q.first_seen, machine_id, start, upto)]
+        if live is not None and live.state_since is not None:
+            seen.append(to_ns(live.state_since))
+        known = [t for t in seen if t is not None]
+        origin = max(start, min(known)) if known else now_ns
+        if name is None and known:  # no shift: the chart begins when the edge saw the machine
+            start = origin
+        step = bucket_ns(upto - start)
+        seg_rows = await self._call(q.state_segments, machine_id, start, upto)
+        good_rows = await self._call(q.good_per_bucket, machine_id, start, upto, step)
+        points, total = [(to_dt(origin), 0)], 0
+        for bucket, good in good_rows:
+            total += good
+            points.append((to_dt(min(start + (bucket + 1) * step, upto)), total))
         return ShiftSeries(
-            start=to_dt(shift.start_ns),
-            end=to_dt(shift.end_ns),
+            start=to_dt(start),
+            end=to_dt(end),
             now=now,
             ideal_cycle_s=cfg.ideal_cycle_s,
-            segments=tuple(segments),
+            segments=tuple(_segments(seg_rows, live, start, upto)),
             good_points=tuple(points),
-            observed_from=origin,
+            observed_from=to_dt(origin),
+            shift=name,
         )
 
     def stop_reasons(self) -> Sequence[Reason]:
@@ -406,6 +407,34 @@ class StoreTabletServices:
             return await self._store(machine_id, operator, key, plan, extra=extra)
 
         return await self._once.run(key, act)
+
+
+def chart_window(calendar: Calendar, now_ns: int) -> tuple[str | None, int, int]:
+    """The shift chart's window: the current shift, else the last hour ending now."""
+    shift = current_shift(calendar, now_ns)
+    if shift.name is not None:
+        return shift.name, shift.start_ns, shift.end_ns
+    return None, now_ns - RECENT_NS, now_ns
+
+
+def bucket_ns(span_ns: int) -> int:
+    """Width of the good-count steps: about ``CHART_BUCKETS`` over the span, at least 1 s."""
+    return max(SECOND_NS, span_ns // CHART_BUCKETS)
+
+
+def _segments(
+    rows: Sequence[tuple[Any, ...]], live: LiveRow | None, start: int, upto: int
+) -> list[StateSegment]:
+    """Stored state intervals clipped to ``[start, upto]``, then the live state still open."""
+    segments = [
+        StateSegment(to_dt(max(int(s), start)), to_dt(min(int(e), upto)), str(state))
+        for s, e, state in rows
+    ]
+    if live is not None and live.state_since is not None:
+        open_from = max(to_ns(live.state_since), to_ns(segments[-1].end) if segments else 0)
+        if open_from < upto:
+            segments.append(StateSegment(to_dt(max(open_from, start)), to_dt(upto), live.state))
+    return segments
 
 
 def _json(raw: Any) -> dict[str, Any]:

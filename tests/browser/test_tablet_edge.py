@@ -133,12 +133,31 @@ def wait_for_stop(page: Any, url: str, timeout_s: float = 45.0) -> Any:
     raise AssertionError("the edge reported no stop without a reason")
 
 
-def shoot(page: Any, base: str, lang: str) -> None:
+SHIFT_OEE_JS = """() => {
+  const oee = document.querySelector('.tile[data-machine=press-01] .tile-oee');
+  return oee !== null && (oee.textContent.match(/\\d\\s%/g) || []).length === 4;
+}"""
+
+
+TIMELINE_JS = """() => [...document.querySelectorAll('#chart rect.seg')]
+  .reduce((sum, r) => sum + parseFloat(r.getAttribute('width')), 0)"""
+
+
+def wait_for_shift_oee(page: Any, base: str) -> str:
+    """The board shows the shift's OEE, A, P and Q of press-01 as percentages (the edge's
+    shift OEE job runs every few seconds; the board polls)."""
+    page.goto(f"{base}/tablet/")
+    page.wait_for_function(SHIFT_OEE_JS, timeout=20_000)
+    text: str = page.locator(".tile[data-machine=press-01] .tile-oee").inner_text()
+    return text
+
+
+def shoot(page: Any, base: str, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{base}/tablet/")
-    page.screenshot(path=str(ARTIFACTS / f"board-{lang}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"board-{name}.png"), full_page=True)
     page.goto(f"{base}/tablet/machines/press-01")
-    page.screenshot(path=str(ARTIFACTS / f"machine-{lang}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"machine-{name}.png"), full_page=True)
 
 
 def test_operator_actions_reach_the_edge_outbox(browser: Any, edge: RealEdge) -> None:
@@ -165,6 +184,14 @@ def test_operator_actions_reach_the_edge_outbox(browser: Any, edge: RealEdge) ->
         stop.locator("select").select_option("mechanical")
         checks.confirm(page, lambda: stop.get_by_role("button").click())
 
+        oee = wait_for_shift_oee(page, base)
+        assert "–" not in oee, oee
+        # no shift in this config: the chart shows the time since the edge first saw the
+        # machine (under an hour here), so the state timeline fills its width (1000 units)
+        page.goto(f"{base}/tablet/machines/press-01")
+        covered = page.evaluate(TIMELINE_JS)
+        assert covered >= 900, covered
+        assert page.locator("#chart h2").inner_text() == "Last hour"
         for path in ("/tablet/", "/tablet/machines/press-01"):
             page.goto(base + path)
             assert checks.unlabelled(page) == [], path
@@ -175,6 +202,8 @@ def test_operator_actions_reach_the_edge_outbox(browser: Any, edge: RealEdge) ->
         page.wait_for_load_state()
         assert page.locator("html").get_attribute("lang") == "fr"
         shoot(page, base, "fr")
+        page.set_viewport_size({"width": 800, "height": 1280})
+        shoot(page, base, "fr-portrait-edge")
     finally:
         context.close()
 

@@ -86,6 +86,7 @@ def _series(ideal_cycle_s: float, good_per_hour: int) -> ShiftSeries:
         ideal_cycle_s=ideal_cycle_s,
         segments=tuple(segments),
         good_points=tuple(points),
+        shift="morning",
     )
 
 

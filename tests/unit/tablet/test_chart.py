@@ -46,3 +46,42 @@ def test_ideal_starts_when_the_edge_first_saw_the_machine() -> None:
     )
     g = geometry(series)
     assert g.ideal_now == 360 and g.ideal[0] == WIDTH * 3 / 8
+
+
+def test_recent_window_fills_the_chart_with_ticks_in_seconds() -> None:
+    """No shift: the window ends now, so the timeline and both lines reach the right edge."""
+    now = T0 + timedelta(seconds=40)
+    series = ShiftSeries(
+        start=T0,
+        end=now,
+        now=now,
+        ideal_cycle_s=0.5,
+        segments=(StateSegment(T0, now, "running"),),
+        good_points=((T0, 0), (now, 60)),
+        observed_from=T0,
+    )
+    g = geometry(series)
+    assert [(r.x, r.width) for r in g.rects] == [(0.0, WIDTH)]
+    assert (
+        g.now_x == WIDTH
+        and g.ideal[2] == WIDTH
+        and g.good_points.endswith(f"{WIDTH},{PLOT_TOP + PLOT_H / 4}")  # 60 of 80
+    )
+    assert g.ideal_now == 80 and g.shift is None and g.seconds
+    assert [(tk.x, tk.at, tk.anchor) for tk in g.ticks] == [
+        (0.0, T0, "start"),
+        (WIDTH / 2, T0 + timedelta(seconds=20), "middle"),
+        (WIDTH, now, "end"),
+    ]
+
+
+def test_shift_window_is_labelled_with_the_shift() -> None:
+    series = ShiftSeries(
+        start=T0,
+        end=T0 + timedelta(hours=8),
+        now=T0 + timedelta(hours=1),
+        ideal_cycle_s=1,
+        shift="morning",
+    )
+    g = geometry(series)
+    assert g.shift == "morning" and not g.seconds and g.ticks[-1].at == series.end

@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime.now(UTC)
 
 
-def edge_config(data_dir: Path) -> EdgeConfig:
+def edge_config(data_dir: Path, *, shifts: bool = True) -> EdgeConfig:
     data = yaml.safe_load((ROOT / "config" / "edge.yaml").read_text())
     data["edge"]["data_dir"] = str(data_dir)
+    if not shifts:
+        data["shifts"] = []
     data["operators"] = [
         {
             "id": "op-17",
@@ -255,6 +257,7 @@ async def test_only_unplanned_stops_need_a_reason(env: Env) -> None:
 async def test_shift_series_and_operators_from_config(env: Env) -> None:
     series = await env.services.shift_series("press-01", NOW)
     assert series.start <= NOW <= series.end and series.ideal_cycle_s == 1.0
+    assert series.shift in {"morning", "afternoon", "night"}  # edge.yaml covers the clock
     assert series.segments[-1].state == "running"
     assert series.observed_from == series.segments[0].start  # no data before: no ideal either
     directory = directory_from_config(env.config.operators)
@@ -329,3 +332,45 @@ async def test_central_change_to_a_running_order_needs_the_operator(env: Env) ->
     assert (last["action"], last["operator"], last["work_order"]) == ("note", "op-17", "WO-2")
     with pytest.raises(UnknownOrder):
         await svc.confirm_change(machine_id="press-01", order="WO-2", operator="op-17", key="x")
+
+
+def add_history(store: Store, first_state_at: datetime) -> None:
+    """Stopped from ``first_state_at`` until 5 min ago (then the live row says running), and
+    5 + 7 good parts a little less than 15 and 8 minutes ago."""
+    store.con.execute(
+        "INSERT INTO events (machine, kind, start_ns, end_ns, state) VALUES (?, 'state', ?, ?, ?)",
+        ["press-01", to_ns(first_state_at), to_ns(NOW - timedelta(minutes=5)), "stopped"],
+    )
+    for minutes, good in ((15, 5), (8, 7)):
+        at = to_ns(NOW - timedelta(minutes=minutes, seconds=-3))
+        store.con.execute(
+            "INSERT INTO production VALUES (?, NULL, ?, ?, ?, ?, 0, NULL)",
+            ["press-01", at - 1_000_000_000, at, good, good],
+        )
+
+
+@pytest.mark.parametrize(
+    ("seen_for", "window"),
+    [(timedelta(minutes=20), timedelta(minutes=20)), (timedelta(hours=3), timedelta(hours=1))],
+)
+async def test_without_shift_the_chart_shows_the_last_hour_or_since_first_seen(
+    tmp_path: Path, seen_for: timedelta, window: timedelta
+) -> None:
+    config = edge_config(tmp_path, shifts=False)
+    async with StoreWriter(Store(tmp_path)) as writer:
+        await writer.call(add_history, NOW - seen_for)
+        services = StoreTabletServices(writer=writer, config=config, live=Live())
+        series = await services.shift_series("press-01", NOW)
+    assert series.shift is None
+    assert (series.start, series.end, series.now) == (NOW - window, NOW, NOW)
+    assert series.observed_from == series.start
+    assert [(s.start, s.end, s.state) for s in series.segments] == [
+        (NOW - window, NOW - timedelta(minutes=5), "stopped"),
+        (NOW - timedelta(minutes=5), NOW, "running"),
+    ]
+    counts = [n for _, n in series.good_points]
+    assert counts == [0, 5, 12]
+    # each count is placed at the end of its bucket (1/240 of the window)
+    for (at, _), made in zip(series.good_points[1:], (15, 8), strict=True):
+        late = at - (NOW - timedelta(minutes=made, seconds=-3))
+        assert timedelta(0) < late <= window / 240
