@@ -2,9 +2,10 @@
 
 Top band: the state timeline, one rectangle per state interval. Below: cumulative good count
 (polyline) against the ideal (straight line from 0 where the edge first saw the machine to what
-an ideal machine would have made by now: elapsed / ideal_cycle_s). Under the plot: the times at
-the start, middle and end of the window. Coordinates are SVG user units; the SVG keeps its
-aspect ratio, so its text is never stretched.
+an ideal machine would have made by now: elapsed / ideal_cycle_s). The times at the start, middle
+and end of the window and the top of the count scale are HTML text around the SVG (``ticks``,
+``y_max``, ``plot_top_pct``), so they keep their size whatever the chart's width. Coordinates
+are SVG user units.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ WIDTH = 1000.0
 BAND_H = 40.0
 PLOT_TOP = 56.0
 PLOT_H = 200.0
-TICKS_H = 30.0
-HEIGHT = PLOT_TOP + PLOT_H + TICKS_H
+HEIGHT = PLOT_TOP + PLOT_H + 4.0
 SHORT = timedelta(minutes=10)  # windows shorter than this label their ticks with seconds
 
 
@@ -34,7 +34,7 @@ class Rect:
 class Tick:
     x: float
     at: datetime
-    anchor: str  # SVG text-anchor: start | middle | end
+    anchor: str  # where the label sits on its time: start | middle | end
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,11 @@ class ChartGeometry:
     band_h: float = BAND_H
     plot_top: float = PLOT_TOP
     plot_h: float = PLOT_H
+
+    @property
+    def plot_top_pct(self) -> float:
+        """Top of the count plot, in % of the chart's height (where the y_max label goes)."""
+        return round(100 * self.plot_top / self.height, 1)
 
 
 def _x(series: ShiftSeries, when: datetime) -> float:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+HALTED = frozenset({"idle", "stopped", "fault", "setup", "planned_stop", "offline"})
+
 
 class OrderAction(enum.StrEnum):
     start = "start"
@@ -51,6 +53,12 @@ class MachineTile:
     oee: Oee | None = None
     last_stop_end: datetime | None = None
     last_sample_at: datetime | None = None
+    state_since: datetime | None = None  # when the machine entered ``state``
+
+    @property
+    def halted(self) -> bool:
+        """Not producing: the board says for how long, not the time since the last stop."""
+        return self.state in HALTED
 
     @property
     def total(self) -> int:

@@ -144,6 +144,7 @@ class StoreTabletServices:
             oee=oee,
             last_stop_end=to_dt(stop_end) if stop_end else None,
             last_sample_at=row.last_sample_at if row is not None else None,
+            state_since=row.state_since if row is not None else None,
         )
 
     async def _orders(self, machine: str) -> tuple[list[DispatchEntry], dict[str, Any]]:
@@ -222,6 +223,8 @@ class StoreTabletServices:
         for bucket, good in good_rows:
             total += good
             points.append((to_dt(min(start + (bucket + 1) * step, upto)), total))
+        if to_ns(points[-1][0]) < upto:  # nothing made since: the count stays flat until now
+            points.append((to_dt(upto), total))
         return ShiftSeries(
             start=to_dt(start),
             end=to_dt(end),

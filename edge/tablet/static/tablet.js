@@ -22,6 +22,15 @@
     timer = setTimeout(function () { window.location.href = idle.dataset.expiredUrl; },
                        parseInt(idle.dataset.idleS, 10) * 1000);
   }
+  // The sticky flash message sits just under the sticky header, whose height depends on how
+  // its content wraps (portrait tablets: two rows).
+  function barHeight() {
+    var bar = document.querySelector(".bar");
+    if (bar) document.documentElement.style.setProperty("--bar-h", bar.offsetHeight + "px");
+  }
+  window.addEventListener("resize", barHeight);
+  document.addEventListener("DOMContentLoaded", barHeight);
+  document.addEventListener("htmx:afterSettle", barHeight);
   ["pointerdown", "keydown"].forEach(function (t) { document.addEventListener(t, arm, true); });
   document.addEventListener("DOMContentLoaded", arm);
   document.addEventListener("htmx:afterSettle", arm);
