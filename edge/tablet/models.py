@@ -54,6 +54,8 @@ class MachineTile:
     last_stop_end: datetime | None = None
     last_sample_at: datetime | None = None
     state_since: datetime | None = None  # when the machine entered ``state``
+    # the running shift's name; None: no shift now, counts and OEE are the local day's
+    shift: str | None = None
 
     @property
     def halted(self) -> bool:

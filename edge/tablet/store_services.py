@@ -67,6 +67,8 @@ class LiveRow(Protocol):
     def quality(self) -> float | None: ...
     @property
     def last_sample_at(self) -> datetime | None: ...
+    @property
+    def shift(self) -> str | None: ...
 
 
 class LiveView(Protocol):
@@ -145,6 +147,7 @@ class StoreTabletServices:
             last_stop_end=to_dt(stop_end) if stop_end else None,
             last_sample_at=row.last_sample_at if row is not None else None,
             state_since=row.state_since if row is not None else None,
+            shift=row.shift if row is not None else None,
         )
 
     async def _orders(self, machine: str) -> tuple[list[DispatchEntry], dict[str, Any]]:

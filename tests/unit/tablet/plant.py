@@ -98,6 +98,7 @@ def services(now: datetime = NOW) -> MemoryTabletServices:
             good=3120,
             reject=41,
             oee=Oee(0.91, 0.88, 0.987),
+            shift="morning",
             last_stop_end=now - timedelta(minutes=47),
         ),
         dispatch=[
@@ -148,6 +149,7 @@ def services(now: datetime = NOW) -> MemoryTabletServices:
             good=512,
             reject=9,
             oee=Oee(0.72, 0.81, 0.98),
+            shift="morning",
             last_stop_end=None,
         ),
         dispatch=[
@@ -175,6 +177,7 @@ def services(now: datetime = NOW) -> MemoryTabletServices:
             good=96,
             reject=0,
             oee=Oee(0.64, 0.93, 1.0),
+            shift="morning",
             last_stop_end=now - timedelta(hours=2, minutes=5),
         ),
         series=_series(30.0, 100),

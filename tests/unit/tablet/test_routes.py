@@ -213,3 +213,41 @@ async def test_polling_does_not_keep_the_session_alive(tablet: Tablet) -> None:
         assert (await tablet.page("/tablet/machines/press-01/chart")).status_code == 200
     r = await tablet.page("/tablet/machines/press-01")
     assert r.status_code == 303 and "expired=1" in r.headers["location"]
+
+
+async def test_tiles_say_how_long_a_machine_is_halted_and_over_which_window() -> None:
+    """A stopped machine shows how long it has been stopped; without a running shift the OEE
+    and counts are the day's, and French says D (disponibilité), not A."""
+    from datetime import UTC, datetime, timedelta
+
+    from edge.tablet.memory import MemoryMachine
+    from edge.tablet.models import MachineTile, Oee
+
+    now = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    tiles = {
+        "press-01": MachineTile(
+            "press-01", "stopped", oee=Oee(0.5, 0.8, 1.0), state_since=now - timedelta(minutes=4)
+        ),
+        "lathe-02": MachineTile(
+            "lathe-02",
+            "running",
+            shift="morning",
+            state_since=now - timedelta(minutes=9),
+            last_stop_end=now - timedelta(minutes=9),
+        ),
+    }
+    services = MemoryTabletServices({k: MemoryMachine(tile=v) for k, v in tiles.items()})
+    app = FastAPI()
+    app.include_router(
+        create_tablet_router(services, plant.operators(), clock=lambda: now.timestamp())
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tablet") as client:
+        en = (await client.get("/tablet/board/tiles")).text
+        client.cookies.set("atelier_lang", "fr")
+        fr = (await client.get("/tablet/board/tiles")).text
+    press, lathe = en.split('data-machine="lathe-02"')
+    assert "Stopped for 4\u00a0min\u00a000" in press and "Since last stop" not in press
+    assert "OEE today 40.0\u00a0%" in press and "Today: 0 good" in press
+    assert "Since last stop: 9\u00a0min\u00a000" in lathe and "Shift OEE –" in lathe
+    assert "D 50,0\u00a0% · P 80,0\u00a0% · Q 100,0\u00a0%" in fr and "TRS du jour" in fr

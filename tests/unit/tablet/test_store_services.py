@@ -51,6 +51,7 @@ class Row:
     performance: float | None
     quality: float | None
     last_sample_at: datetime | None
+    shift: str | None = "morning"
 
 
 class Live:
