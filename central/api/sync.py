@@ -32,6 +32,7 @@ from central.services.ingest import ingest_batch
 router = APIRouter(prefix="/api/v1/edges/{edge_id}", tags=["edge sync"])
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+NUL_ESCAPE = b"\\u0000"
 
 _BATCH_SCHEMA: dict[str, Any] = {
     "requestBody": {
@@ -64,11 +65,13 @@ async def post_records(
         batch = TypedRecordBatch.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(jsonable_encoder(exc.errors(include_url=False))) from exc
+    if NUL_ESCAPE in body:  # rare: name the records that carry one
+        _refuse_nul(batch)
 
     def run() -> AckReply:
         with runtime.ingest_lock or contextlib.nullcontext(), runtime.sessions() as session:
             return ingest_batch(
-                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC)
+                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC), raw=body
             )
 
     return await run_in_threadpool(run)
@@ -111,6 +114,33 @@ async def get_dispatch(
         # on timeout, re-read the version: another worker may have changed it
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(changed.wait(), timeout=min(remaining, poll_s))
+
+
+def _refuse_nul(batch: TypedRecordBatch) -> None:
+    """422 naming each record whose body holds a NUL character: no text column (PostgreSQL)
+    can store one, and ingest would otherwise fail on it at every resend."""
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ["body", "records", i, "body"],
+            "msg": "contains a NUL character (\\u0000), which cannot be stored",
+            "input": None,
+        }
+        for i, record in enumerate(batch.records)
+        if _has_nul(record.body.model_dump())
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 __all__ = ["RecordBatch", "router"]
