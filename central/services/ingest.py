@@ -36,7 +36,7 @@ _PG_LOG = (
     "SELECT %s, u.seq, r.v->>'kind', timestamptz 'epoch' + u.us * interval '1 microsecond',"
     " %s, (r.v->'body')::text"
     " FROM json_array_elements((%s::json)->'records') WITH ORDINALITY AS r(v, i)"
-    " JOIN unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS u(seq, us, i) ON u.i = r.i "
+    " JOIN unnest(%b::bigint[], %b::bigint[]) WITH ORDINALITY AS u(seq, us, i) ON u.i = r.i "
     "ON CONFLICT DO NOTHING RETURNING seq"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
