@@ -84,6 +84,10 @@ class MemoryTabletServices:
     async def pending_stops(self, machine_id: str) -> Sequence[PendingStop]:
         return tuple(self._get(machine_id).stops)
 
+    def add_stop(self, stop: PendingStop) -> None:
+        """The machine stopped (what the edge's analytics would record): newest first."""
+        self._get(stop.machine).stops.insert(0, stop)
+
     async def order_changes(self, machine_id: str) -> Sequence[OrderChange]:
         return tuple(self._get(machine_id).changes)
 

@@ -127,6 +127,31 @@ async def machine_chart(machine_id: str, visit: VisitDep) -> Response:
     return visit.render("_chart.html", chart=chart.geometry(series), machine_id=machine_id)
 
 
+@router.get("/machines/{machine_id}/stops", response_class=HTMLResponse)
+async def machine_stops(machine_id: str, visit: VisitDep) -> Response:
+    """The stops panel, polled by the machine page (a stop is listed once it has ended)."""
+    visit.passive = True
+    if visit.session is None:  # logged out meanwhile: the page's idle timer goes to the login
+        return Response(status_code=204)
+    services = visit.ctx.services
+    try:
+        tile, stops = await asyncio.gather(
+            services.machine(machine_id), services.pending_stops(machine_id)
+        )
+    except UnknownMachine as exc:
+        return problem(visit, exc, machine_id)
+    except StoreUnavailable:
+        return Response(status_code=204)  # keep what the panel shows; the next poll retries
+    return visit.render(
+        "_stops.html",
+        machine_id=machine_id,
+        tile=tile,
+        stops=stops,
+        stop_reasons=services.stop_reasons(),
+        oob=True,  # the state badge in the page's title is refreshed along (hx-swap-oob)
+    )
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(visit: VisitDep, next: str | None = None, expired: int = 0) -> Response:
     return visit.render(

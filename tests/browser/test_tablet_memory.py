@@ -7,6 +7,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 
 from edge.tablet import TabletSettings, create_tablet_router
 from edge.tablet.memory import MemoryTabletServices
-from edge.tablet.models import OrderAction
+from edge.tablet.models import OrderAction, PendingStop
 from tests.browser import checks
 from tests.browser.harness import ARTIFACTS, AppServer
 from tests.support.services import free_port
@@ -162,3 +163,36 @@ def test_idle_operator_is_logged_out(page: Any, served_fast: tuple[str, Any]) ->
     assert "inactivity" in page.locator("#login-message").inner_text()
     page.goto(f"{base}/tablet/machines/press-01")
     assert "/tablet/login" in page.url  # the server refuses the old session too
+
+
+@pytest.fixture
+def served_polling() -> Iterator[tuple[str, MemoryTabletServices]]:
+    """Panels polling every second (poll_s 0.5), the normal idle timeout."""
+    services = plant.services()
+    app = FastAPI()
+    app.include_router(
+        create_tablet_router(services, plant.operators(), TabletSettings(poll_s=0.5))
+    )
+    with AppServer(app, free_port()) as server:
+        yield server.url, services
+
+
+def test_new_stops_appear_but_never_under_the_operators_finger(
+    page: Any, served_polling: tuple[str, MemoryTabletServices]
+) -> None:
+    base, services = served_polling
+    checks.login(page, base, operator="op-17", pin="1234", machine="press-01")
+    stops = page.locator("form.stop")
+    assert stops.count() == 2
+    now = datetime.now(UTC)
+    services.add_stop(PendingStop("s-new", "press-01", now - timedelta(minutes=3), now))
+    page.wait_for_function("() => document.querySelectorAll('form.stop').length === 3")
+    assert page.locator("form.stop").first.get_attribute("data-stop") == "s-new"
+    # a reason chosen and not yet sent: the panel is left alone (no swap) despite a new stop
+    page.locator("form.stop").first.locator("select").select_option("mech.jam")
+    services.add_stop(PendingStop("s-newer", "press-01", now - timedelta(minutes=1), now))
+    page.wait_for_timeout(2500)  # more than two polling periods
+    assert stops.count() == 3
+    checks.confirm(page, lambda: page.locator("form.stop").first.get_by_role("button").click())
+    reasons = [b for _, k, b in services.outbox if b.get("action") == "stop_reason"]
+    assert [b["reason"] for b in reasons] == ["mech.jam"]

@@ -22,6 +22,13 @@
     timer = setTimeout(function () { window.location.href = idle.dataset.expiredUrl; },
                        parseInt(idle.dataset.idleS, 10) * 1000);
   }
+  // A panel that refreshes itself (hx-trigger filter) must not be swapped under the operator's
+  // finger: not while focus is inside it, nor once a reason has been chosen in it.
+  window.atelierQuiet = function (id) {
+    var el = document.getElementById(id);
+    if (!el || el.contains(document.activeElement)) return false;
+    return !Array.prototype.some.call(el.querySelectorAll("select"), function (s) { return s.value; });
+  };
   // The sticky flash message sits just under the sticky header, whose height depends on how
   // its content wraps (portrait tablets: two rows).
   function barHeight() {

@@ -207,12 +207,27 @@ async def test_central_change_is_shown_and_confirmed(tablet: Tablet) -> None:
 
 async def test_polling_does_not_keep_the_session_alive(tablet: Tablet) -> None:
     await tablet.login()
-    for _ in range(4):  # the board and the chart refresh themselves every few seconds
-        tablet.clock[0] += 100
+    for _ in range(4):  # the board, the chart and the stops refresh themselves
+        tablet.clock[0] += 70
         assert (await tablet.page("/tablet/board/tiles")).status_code == 200
         assert (await tablet.page("/tablet/machines/press-01/chart")).status_code == 200
+        assert (await tablet.page("/tablet/machines/press-01/stops")).status_code == 200
+    tablet.clock[0] += 30  # 300 s since the login: the idle timeout
     r = await tablet.page("/tablet/machines/press-01")
     assert r.status_code == 303 and "expired=1" in r.headers["location"]
+
+
+async def test_stops_panel_refreshes_with_the_state_badge(tablet: Tablet) -> None:
+    # no operator: nothing to swap (the page's idle timer leads to the login, not the poll)
+    assert (await tablet.page("/tablet/machines/press-01/stops")).status_code == 204
+    await tablet.login()
+    r = await tablet.page("/tablet/machines/press-01/stops")
+    assert r.status_code == 200 and "<html" not in r.text
+    assert r.text.count('class="stop"') == 2 and 'id="stops"' in r.text
+    assert 'id="machine-state" hx-swap-oob="true"' in r.text
+    page = await tablet.page("/tablet/machines/press-01")
+    assert page.text.count('id="machine-state"') == 1 and 'id="stops"' in page.text
+    assert (await tablet.page("/tablet/machines/nope/stops")).status_code == 404
 
 
 async def test_tiles_say_how_long_a_machine_is_halted_and_over_which_window() -> None:
