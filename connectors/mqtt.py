@@ -7,6 +7,13 @@ store leaves the messages with the broker, which sends them again. Acks of a bat
 on an earlier connection are not sent (message ids restart per connection): the broker
 redelivers those messages instead — a duplicate, never a loss.
 
+MQTT 3.1.1 brokers (amqtt, the demo's embedded broker; older appliances) get the same
+behaviour through ``clean_session=False``: manual acks work alike, the session simply lasts as
+long as the broker keeps it. The version is configured (``mqtt_version``), not negotiated:
+amqtt does not refuse a version 5 CONNECT that carries properties, it waits for bytes that never
+come, so a fallback on refusal would not reach the one 3.1.1-only broker Atelier ships with.
+A broker that does refuse version 5 gets an error that names ``mqtt_version``.
+
 paho's own thread keeps the connection (and reconnects with its capped backoff); messages cross
 into asyncio through :class:`~connectors.mqtt_bridge.Inbox` (decoded in paho's thread).
 """
@@ -36,6 +43,7 @@ from connectors.specs import MqttSourceSpec
 from connectors.values import ValueMap, state_codes
 
 REBIRTH_INTERVAL_NS = 5_000_000_000  # one rebirth request per node per 5 s, not one per message
+UNSUPPORTED_PROTOCOL_VERSION = 132  # CONNACK reason code (paho maps 3.1.1's return code 1 to it)
 
 
 def default_client_id(spec: MqttSourceSpec) -> str:
@@ -70,14 +78,18 @@ class MqttConnector(SupervisedConnector):
         self._generation = 0  # bumped on every (re)connect, read by ack closures
         self._rebirth_sent: dict[tuple[str, str], int] = {}
         self._disconnected = threading.Event()
+        self._protocol = paho.MQTTv311 if spec.mqtt_version == "3.1.1" else paho.MQTTv5
 
     # -- paho side (its network thread) ----------------------------------------------------------
     def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> paho.Client:
         spec = self.spec
+        protocol = self._protocol
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            protocol=paho.MQTTv5,
+            protocol=protocol,
+            # 3.1.1's persistent session; MQTT 5 sets clean_start on connect instead
+            clean_session=None if protocol == paho.MQTTv5 else spec.qos != 1,
             manual_ack=spec.qos == 1,
         )
         client.max_inflight_messages_set(100)  # our own publishes (rebirth requests); pre-connect
@@ -90,7 +102,10 @@ class MqttConnector(SupervisedConnector):
 
         def on_connect(c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
             if rc.is_failure:
-                loop.call_soon_threadsafe(self._failed, f"connect refused: {rc}")
+                hint = ""
+                if rc.value == UNSUPPORTED_PROTOCOL_VERSION and protocol == paho.MQTTv5:
+                    hint = ' (a 3.1.1-only broker? set mqtt_version: "3.1.1")'
+                loop.call_soon_threadsafe(self._failed, f"connect refused: {rc}{hint}")
                 return
             self._generation += 1
             c.subscribe(spec.topic, qos=spec.qos)
@@ -151,19 +166,9 @@ class MqttConnector(SupervisedConnector):
         loop = asyncio.get_running_loop()
         inbox = Inbox(loop, self.spec.buffer_messages)
         client = self._make_client(loop, inbox)
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = self.spec.session_expiry_s
-        properties.ReceiveMaximum = self.spec.receive_maximum
-        persistent = self.spec.qos == 1
         self._client = client
         try:
-            client.connect_async(
-                self._host,
-                self._port,
-                keepalive=self.spec.keepalive_s,
-                clean_start=not persistent,  # False also on the first connect: keep the session
-                properties=properties,
-            )
+            self._connect(client, self._protocol)
             client.loop_start()
             linger_s = self.spec.linger_ms / 1000
             while True:
@@ -176,6 +181,21 @@ class MqttConnector(SupervisedConnector):
             self._client = None
             inbox.close()
             await self._disconnect(client)
+
+    def _connect(self, client: paho.Client, protocol: int) -> None:
+        if protocol != paho.MQTTv5:  # 3.1.1: the session flag was given to Client()
+            client.connect_async(self._host, self._port, keepalive=self.spec.keepalive_s)
+            return
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.spec.session_expiry_s
+        properties.ReceiveMaximum = self.spec.receive_maximum
+        client.connect_async(
+            self._host,
+            self._port,
+            keepalive=self.spec.keepalive_s,
+            clean_start=self.spec.qos != 1,  # False also on the first connect: keep the session
+            properties=properties,
+        )
 
     async def _disconnect(self, client: paho.Client) -> None:
         # Acknowledgements queued just before closing must reach the broker, else it redelivers

@@ -15,6 +15,7 @@ from typing import Literal
 ModbusTable = Literal["holding", "input", "coil", "discrete"]
 ModbusType = Literal["bool", "int16", "uint16", "int32", "uint32", "int64", "float32", "float64"]
 WordOrder = Literal["big", "little"]
+MqttVersion = Literal["5", "3.1.1"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,8 @@ class MqttSourceSpec:
     machine_level: int | None = None  # topic level (0-based) holding the machine id
     format: Literal["json", "sparkplug"] = "json"
     qos: Literal[0, 1] = 1
+    # "3.1.1" for brokers without MQTT 5 (amqtt, the demo's embedded broker; old appliances)
+    mqtt_version: MqttVersion = "5"
     client_id: str | None = None  # None: a stable id derived from machine, url and topic
     username: str | None = None
     password_env: str | None = None
@@ -113,8 +116,8 @@ class MqttSourceSpec:
     ca_certs: str | None = None
     timestamp_field: str | None = None  # epoch ms or ISO 8601; else receive time
     max_payload_bytes: int = 256 * 1024
-    receive_maximum: int = 1000  # unacknowledged QoS 1 messages the broker may send us
-    session_expiry_s: int = 7 * 24 * 3600
+    receive_maximum: int = 1000  # unacknowledged QoS 1 messages the broker may send us (MQTT 5)
+    session_expiry_s: int = 7 * 24 * 3600  # MQTT 5; a 3.1.1 broker keeps the session its own way
     keepalive_s: int = 30
     buffer_messages: int = 20_000  # bridge buffer; paho's thread waits when it is full
     linger_ms: int = 5  # messages gather this long into one batch (latency vs. CPU per message)

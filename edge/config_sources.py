@@ -339,7 +339,8 @@ class ModbusSource(Frozen):
 class MqttSource(Frozen):
     """``topic`` is a filter (``+``/``#`` allowed); ``machine_level`` (0-based) is the topic
     level holding the machine id when one filter serves several machines. ``tls`` defaults to
-    true for ``mqtts://``."""
+    true for ``mqtts://``. ``mqtt_version`` "3.1.1" is for brokers without MQTT 5 (the demo's
+    embedded amqtt); YAML's bare ``5`` is accepted as "5"."""
 
     protocol: Literal["mqtt"]
     url: str
@@ -347,6 +348,7 @@ class MqttSource(Frozen):
     machine_level: int | None = Field(default=None, ge=0)
     format: Literal["json", "sparkplug"] = "json"
     qos: Literal[0, 1] = 1
+    mqtt_version: Literal["5", "3.1.1"] = "5"
     client_id: str | None = None
     username: str | None = None
     password_env: EnvName | None = None
@@ -366,6 +368,11 @@ class MqttSource(Frozen):
     @classmethod
     def _url(cls, value: str) -> str:
         return check_url(value, ("mqtt", "mqtts"), "mqtt://127.0.0.1:1883")
+
+    @field_validator("mqtt_version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return "5" if value == 5 and not isinstance(value, bool) else value
 
     @field_validator("topic")
     @classmethod

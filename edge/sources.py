@@ -122,6 +122,7 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -
         machine_level=src.machine_level,
         format=src.format,
         qos=src.qos,
+        mqtt_version=src.mqtt_version,
         client_id=src.client_id or f"atelier-{edge_id}-{machine}",
         username=src.username,
         password_env=src.password_env,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -232,6 +233,51 @@ class Mosquitto:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Amqtt:
+    """The demo's embedded amqtt broker (MQTT 3.1.1 only) on ``port``, in a child process: its
+    own warnings and threads stay out of the test process (``filterwarnings = error``)."""
+
+    SCRIPT = (
+        "import sys\n"
+        "from simulators.demo import EmbeddedBroker\n"
+        "with EmbeddedBroker(int(sys.argv[1])):\n"
+        "    sys.stdin.read()  # until the test closes our stdin\n"
+    )
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Amqtt:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", self.SCRIPT, str(self.port)],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
+        while not port_open("127.0.0.1", self.port, 0.2):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.__exit__()
+                raise RuntimeError(f"amqtt did not start: {self.log.read_text()[-500:]}")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 class Publisher:
