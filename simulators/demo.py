@@ -4,7 +4,8 @@ Starts, each as its own process through its console script (as in production): t
 service on SQLite in ``--data-dir`` (a temporary folder by default), the three simulators of
 ``config/scenarios/demo.yaml``, and the edge with a config derived from ``config/edge.yaml``
 (the demo's ports and URLs, every machine on ``auto_start_order``). Without ``--mqtt-url`` an
-in-process MQTT broker (amqtt) serves the oven. It seeds a small plant through the planning API
+in-process MQTT broker (amqtt, MQTT 3.1.1 only: the edge's MQTT sources are set to
+``mqtt_version: "3.1.1"``) serves the oven. It seeds a small plant through the planning API
 (customers A/B/C, items with BOMs, sales orders, released work orders on each machine), prints
 the URLs, and shows a live view of each machine until Ctrl-C (or ``--duration``), then stops
 every child (edge first, central last): no orphans.
@@ -107,6 +108,18 @@ class EmbeddedBroker:
             await broker.shutdown()
 
 
+def _speak_3_1_1(plant: Plant) -> None:
+    """The embedded broker knows MQTT 3.1.1 only: the edge's MQTT sources must not use 5."""
+    for m in plant.base["machines"]:
+        src = m["source"]
+        if src["protocol"] == "mqtt":
+            source = {**src, "url": plant.ports.mqtt_url, "mqtt_version": "3.1.1"}
+            plant.edge_overrides[str(m["id"])] = {
+                **plant.edge_overrides.get(str(m["id"]), {}),
+                "source": source,
+            }
+
+
 def _ports(args: argparse.Namespace, mqtt_url: str) -> Ports:
     ports = Ports.free(mqtt_url) if args.free_ports else Ports(mqtt_url=mqtt_url)
     if args.central_port:
@@ -188,6 +201,8 @@ def run(args: argparse.Namespace, console: Console, stop: threading.Event) -> in
             scenario=args.scenario,
             base_edge_config=args.edge_config,
         )
+        if args.mqtt_url is None:
+            _speak_3_1_1(plant)
         stack.callback(plant.stop)
         try:
             tokens = plant.start_central()
