@@ -100,6 +100,11 @@ def test_accessibility_basics(browser: Any, served: tuple[str, Any], size: tuple
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="fr-FR")
     try:
         page = context.new_page()
+        page.goto(base + "/tablet/login")
+        assert checks.unlabelled(page) == [] and checks.small_targets(page) == []
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        orientation = "landscape" if size[0] > size[1] else "portrait"
+        page.screenshot(path=str(ARTIFACTS / f"login-fr-{orientation}.png"), full_page=True)
         checks.login(page, base, operator="op-17", pin="1234", machine="press-01")
         page.get_by_role("button", name="Démarrer l’ordre WO-1001").click()
         page.wait_for_selector("#flash")
@@ -112,7 +117,6 @@ def test_accessibility_basics(browser: Any, served: tuple[str, Any], size: tuple
             assert width <= size[0], f"{path} scrolls sideways at {size}"
         assert min(checks.state_contrasts(page).values()) >= 4.5, checks.state_contrasts(page)
         if size == (800, 1280):
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.goto(base + "/tablet/machines/press-01")
             page.screenshot(path=str(ARTIFACTS / "machine-fr-portrait.png"), full_page=True)
     finally:
