@@ -18,7 +18,13 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from connectors.backoff import Backoff
-from connectors.base import ConnectError, Sample, WriteError, WriteNotSupported
+from connectors.base import (
+    ConfigurationError,
+    ConnectError,
+    Sample,
+    WriteError,
+    WriteNotSupported,
+)
 from connectors.modbus_codec import encode
 from connectors.modbus_plan import (
     BIT_TABLES,
@@ -39,8 +45,12 @@ class ModbusConnector(SupervisedConnector):
     def __init__(self, spec: ModbusSourceSpec) -> None:
         super().__init__(spec.machine, backoff=Backoff(spec.reconnect.min_s, spec.reconnect.max_s))
         self.spec = spec
-        self._plan = plan_reads(spec.signals, spec.max_gap)
-        self._by_name: dict[str, ModbusSignalSpec] = {s.name: s for s in spec.signals}
+        self._plan = plan_reads(spec.signals, spec.max_gap)  # write_signals are never read
+        self._by_name: dict[str, ModbusSignalSpec] = {
+            s.name: s for s in (*spec.signals, *spec.write_signals)
+        }
+        if len(self._by_name) < len(spec.signals) + len(spec.write_signals):
+            raise ConfigurationError(f"source {spec.machine}: a signal name is used twice")
         self._client: AsyncModbusTcpClient | None = None
 
     async def _session(self) -> None:
@@ -118,7 +128,8 @@ class ModbusConnector(SupervisedConnector):
         return None
 
     async def write(self, signal: str, value: float | str) -> None:
-        """Downlink: holding registers (encoded with the signal's type and order) or a coil."""
+        """Downlink (a sampled signal or one of ``write_signals``): holding registers, encoded
+        with the signal's type and order, or a coil."""
         spec = self._by_name.get(signal)
         if spec is None or spec.table in ("input", "discrete") or spec.states is not None:
             raise WriteNotSupported(f"source {self.name}: signal {signal!r} is not writable")

@@ -54,12 +54,17 @@ class OpcUaConnector(SupervisedConnector):
     def __init__(self, spec: OpcUaSourceSpec) -> None:
         super().__init__(spec.machine, backoff=Backoff(spec.reconnect.min_s, spec.reconnect.max_s))
         self.spec = spec
-        self._names = [s.name for s in spec.signals]
+        # sampled signals first, then the write-only ones: index < self._sampled is sampled
+        self._signals = (*spec.signals, *spec.write_signals)
+        self._sampled = len(spec.signals)
+        self._names = [s.name for s in self._signals]
+        if len(set(self._names)) < len(self._names):
+            raise ConfigurationError(f"source {spec.machine}: a signal name is used twice")
         self._maps = [
             ValueMap(s.scale, s.offset, state_codes(s.states, signal=s.name)) for s in spec.signals
         ]
         self._configured: list[ua.NodeId] = []
-        for s in spec.signals:
+        for s in self._signals:
             try:
                 self._configured.append(ua.NodeId.from_string(s.node))
             except (ValueError, UaError) as exc:
@@ -113,7 +118,7 @@ class OpcUaConnector(SupervisedConnector):
             return list(self._configured)
         namespaces = await client.get_namespace_array()
         resolved: list[ua.NodeId | None] = []
-        for signal, node_id in zip(self.spec.signals, self._configured, strict=True):
+        for signal, node_id in zip(self._signals, self._configured, strict=True):
             uri = getattr(node_id, "NamespaceUri", None)
             if not uri:
                 resolved.append(node_id)
@@ -162,7 +167,8 @@ class OpcUaConnector(SupervisedConnector):
         )
         subscription = _BatchSubscription(client.uaclient.session, params, self)
         await subscription.init()
-        requests = [self._item_request(i, nid) for i, nid in enumerate(self._node_ids) if nid]
+        sampled = self._node_ids[: self._sampled]
+        requests = [self._item_request(i, nid) for i, nid in enumerate(sampled) if nid]
         results = await subscription.create_monitored_items(requests)
         for request, result in zip(requests, results, strict=True):
             if isinstance(result, ua.StatusCode):
@@ -205,7 +211,8 @@ class OpcUaConnector(SupervisedConnector):
 
     async def _poll(self, client: Client, lost: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        indexed = [(i, client.get_node(nid)) for i, nid in enumerate(self._node_ids) if nid]
+        sampled = self._node_ids[: self._sampled]
+        indexed = [(i, client.get_node(nid)) for i, nid in enumerate(sampled) if nid]
         period = self.spec.poll_ms / 1000
         due = loop.time()
         while not lost.is_set() and not self._closing:
@@ -229,7 +236,8 @@ class OpcUaConnector(SupervisedConnector):
 
     # -- downlink ------------------------------------------------------------------------------
     async def write(self, signal: str, value: float | str) -> None:
-        """Write ``value`` to the signal's node, converted to the node's own data type."""
+        """Write ``value`` to the node of a sampled signal or of one of ``write_signals``,
+        converted to the node's own data type."""
         try:
             index = self._names.index(signal)
         except ValueError:

@@ -51,6 +51,8 @@ class OpcUaSourceSpec:
     machine: str
     endpoint: str
     signals: tuple[OpcUaSignalSpec, ...]
+    # written by ``write()``, never sampled (downlink only: the active order, its target)
+    write_signals: tuple[OpcUaSignalSpec, ...] = ()
     security: OpcUaSecuritySpec = field(default_factory=OpcUaSecuritySpec)
     mode: Literal["subscribe", "poll"] = "subscribe"
     poll_ms: int = 1000
@@ -79,6 +81,8 @@ class ModbusSourceSpec:
     machine: str
     host: str
     signals: tuple[ModbusSignalSpec, ...]
+    # written by ``write()``, never read (downlink only: the active order, its target)
+    write_signals: tuple[ModbusSignalSpec, ...] = ()
     port: int = 502
     unit: int = 1
     poll_ms: int = 1000

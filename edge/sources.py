@@ -7,8 +7,8 @@ before a crash are redelivered after the restart.
 
 Downlink-only signals (``order``, ``target``: what the edge writes to a PLC) are not sampled:
 an OPC UA String order would be bad input on every change. Sources that can write (OPC UA,
-Modbus) get a second spec holding only them, for the write path
-(:class:`edge.downlink_source.DownlinkSource`).
+Modbus) get them as the spec's ``write_signals``: written through the sampling connection,
+never read. MQTT has no downlink: there they are simply left out.
 """
 
 from __future__ import annotations
@@ -28,11 +28,18 @@ from connectors.specs import (
     OpcUaSourceSpec,
     SourceSpec,
 )
-from edge.config import EdgeConfig, MachineConfig, ModbusSource, MqttSource, OpcUaSource
+from edge.config import (
+    EdgeConfig,
+    MachineConfig,
+    ModbusSignal,
+    ModbusSource,
+    MqttSource,
+    OpcUaSignal,
+    OpcUaSource,
+)
 
 MAX_IN_FLIGHT = 20_000
 DOWNLINK_SIGNALS = frozenset({"order", "target"})
-WRITE_POLL_MS = 3_600_000  # the write-path connection reads its signals once an hour, unused
 S = TypeVar("S")
 
 
@@ -52,16 +59,20 @@ def _states(states: dict[str, str] | None) -> dict[str, str] | None:
     return None if states is None else {str(k): str(v) for k, v in states.items()}
 
 
-def _opcua(machine: str, src: OpcUaSource, *, write_path: bool = False) -> OpcUaSourceSpec:
+def _opcua_signals(signals: Mapping[str, OpcUaSignal]) -> tuple[OpcUaSignalSpec, ...]:
+    return tuple(
+        OpcUaSignalSpec(name, s.node, s.scale, s.offset, _states(s.states))
+        for name, s in signals.items()
+    )
+
+
+def _opcua(machine: str, src: OpcUaSource) -> OpcUaSourceSpec:
     sec = src.security
-    signals = _written(src.signals) if write_path else _sampled(src.signals)
     return OpcUaSourceSpec(
         machine=machine,
         endpoint=src.endpoint,
-        signals=tuple(
-            OpcUaSignalSpec(name, s.node, s.scale, s.offset, _states(s.states))
-            for name, s in signals.items()
-        ),
+        signals=_opcua_signals(_sampled(src.signals)),
+        write_signals=_opcua_signals(_written(src.signals)),
         security=OpcUaSecuritySpec(
             policy=sec.policy,
             mode=sec.mode,
@@ -71,34 +82,38 @@ def _opcua(machine: str, src: OpcUaSource, *, write_path: bool = False) -> OpcUa
             user=sec.user,
             password_env=sec.password_env,
         ),
-        mode="poll" if write_path else src.mode,
-        poll_ms=WRITE_POLL_MS if write_path else src.poll_ms,
+        mode=src.mode,
+        poll_ms=src.poll_ms,
     )
 
 
-def _modbus(machine: str, src: ModbusSource, *, write_path: bool = False) -> ModbusSourceSpec:
-    signals = _written(src.signals) if write_path else _sampled(src.signals)
+def _modbus_signals(signals: Mapping[str, ModbusSignal]) -> tuple[ModbusSignalSpec, ...]:
+    return tuple(
+        ModbusSignalSpec(
+            name=name,
+            address=s.address,
+            table=s.table,
+            type=s.type,
+            word_order=s.word_order,
+            byte_swap=s.byte_swap,
+            scale=s.scale,
+            offset=s.offset,
+            states=_states(s.states),
+        )
+        for name, s in signals.items()
+    )
+
+
+def _modbus(machine: str, src: ModbusSource) -> ModbusSourceSpec:
     return ModbusSourceSpec(
         machine=machine,
         host=src.host,
         port=src.port,
         unit=src.unit,
-        poll_ms=WRITE_POLL_MS if write_path else src.poll_ms,
+        poll_ms=src.poll_ms,
         timeout_ms=src.timeout_ms,
-        signals=tuple(
-            ModbusSignalSpec(
-                name=name,
-                address=s.address,
-                table=s.table,
-                type=s.type,
-                word_order=s.word_order,
-                byte_swap=s.byte_swap,
-                scale=s.scale,
-                offset=s.offset,
-                states=_states(s.states),
-            )
-            for name, s in signals.items()
-        ),
+        signals=_modbus_signals(_sampled(src.signals)),
+        write_signals=_modbus_signals(_written(src.signals)),
     )
 
 
@@ -135,7 +150,7 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -
 
 
 def source_spec(edge_id: str, machine: MachineConfig, queue_max_samples: int) -> SourceSpec:
-    """The connector spec of one machine's source: the signals it samples."""
+    """The connector spec of one machine's source: the signals it samples and writes."""
     src = machine.source
     if isinstance(src, OpcUaSource):
         return _opcua(machine.id, src)
@@ -144,32 +159,15 @@ def source_spec(edge_id: str, machine: MachineConfig, queue_max_samples: int) ->
     return _mqtt(edge_id, machine.id, src, queue_max_samples)
 
 
-def write_spec(machine: MachineConfig) -> SourceSpec | None:
-    """The spec of the write path: the downlink signals only (None: nothing to write, or a
-    protocol without writes, MQTT)."""
-    src = machine.source
-    if not _written(src.signals):
-        return None
-    name = f"{machine.id}/downlink"  # its logs and errors say which connection it is
-    if isinstance(src, OpcUaSource):
-        return _opcua(name, src, write_path=True)
-    if isinstance(src, ModbusSource):
-        return _modbus(name, src, write_path=True)
-    return None
-
-
-def _factory(sampled: SourceSpec, written: SourceSpec | None) -> Callable[[], Connector]:
+def _factory(spec: SourceSpec) -> Callable[[], Connector]:
     from connectors import build  # the protocol stacks are imported only when running
-    from edge.downlink_source import DownlinkSource
 
-    if written is None:
-        return lambda: build(sampled)
-    return lambda: DownlinkSource(build(sampled), lambda: build(written), DOWNLINK_SIGNALS)
+    return lambda: build(spec)
 
 
 def connector_factories(config: EdgeConfig) -> dict[str, Callable[[], Connector]]:
     """One factory per source (named after its machine); each call builds a fresh connector."""
     return {
-        m.id: _factory(source_spec(config.edge.id, m, config.edge.queue_max_samples), write_spec(m))
+        m.id: _factory(source_spec(config.edge.id, m, config.edge.queue_max_samples))
         for m in config.machines
     }

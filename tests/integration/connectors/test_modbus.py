@@ -141,6 +141,20 @@ async def test_write_encodes_with_the_signal_codec() -> None:
             await conn.write("order", -1)
 
 
+async def test_write_signals_are_written_and_never_read() -> None:
+    writes = (ModbusSignalSpec("order", 10, type="uint32"), ModbusSignalSpec("target", 12))
+    s = spec(free_port(), SIGNALS[:2], write_signals=writes)
+    async with BareModbus(s.port) as server, build(s) as conn, Collector(conn) as col:
+        await col.wait_for(lambda: conn.state is ConnectionState.connected)
+        await conn.write("order", 4242)
+        await conn.write("target", 40)
+        assert server.holding[10:13] == [*encode(4242, "uint32"), 40]
+        server.holding[1] = 5
+        await col.wait_for(lambda: col.of("count")[-1].value == 5.0)
+        assert {x.signal for x in col.samples} == {"count", "reject"}
+        assert dict(conn.status.errors) == {}
+
+
 async def test_unreachable_device_reports_failure_and_retries() -> None:
     port = free_port()
     async with build(spec(port)) as conn:

@@ -16,7 +16,7 @@ from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from connectors import OpcUaSecuritySpec, OpcUaSignalSpec, OpcUaSourceSpec, Reconnect, build
-from connectors.base import ConnectionState, MachineState, WriteError
+from connectors.base import ConfigurationError, ConnectionState, MachineState, WriteError
 from tests.integration.connectors.support import BareOpcUa, Collector
 from tests.support.services import free_port
 
@@ -133,6 +133,35 @@ async def test_write_uses_the_node_data_type() -> None:
             await conn.write("target", 1.5)
         with pytest.raises(WriteError):
             await conn.write("nope", 1)
+
+
+@pytest.mark.parametrize("mode", ["subscribe", "poll"])
+async def test_write_signals_are_written_and_never_sampled(mode: str) -> None:
+    """``order`` is a String node: sampled, it would be ``wrong_type`` bad input."""
+    writes = (
+        OpcUaSignalSpec("order", "ns=2;s=Line.Order"),
+        OpcUaSignalSpec("target", "ns=2;s=Line.Target"),
+    )
+    s = spec("", signals=(OpcUaSignalSpec("count", "ns=2;s=Line.Count"),))
+    async with BareOpcUa(free_port()) as server:
+        s = spec(server.endpoint, signals=s.signals, write_signals=writes, mode=mode, poll_ms=50)
+        async with build(s) as conn, Collector(conn) as col:
+            await col.wait_for(lambda: len(col.of("count")) >= 1)
+            for order in ("WO-1", "WO-2"):
+                await conn.write("order", order)
+                await conn.write("target", 40.0)
+                assert await server.get("Order") == order
+            assert await server.get("Target") == 40
+            await server.set("Count", 3, ua.VariantType.UInt32)
+            await col.wait_for(lambda: col.of("count")[-1].value == 3.0)
+            assert {x.signal for x in col.samples} == {"count"}
+            assert dict(conn.status.errors) == {}
+
+
+async def test_a_signal_name_used_twice_is_a_configuration_error() -> None:
+    count = OpcUaSignalSpec("count", "ns=2;s=Line.Count")
+    with pytest.raises(ConfigurationError, match="used twice"):
+        build(spec("opc.tcp://127.0.0.1:4840", signals=(count,), write_signals=(count,)))
 
 
 async def test_server_restart_on_the_same_port_resumes_without_restarting_the_connector() -> None:

@@ -1,7 +1,8 @@
 """Downlink-only signals against a real OPC UA PLC (simulator): written, never sampled.
 
 The ActiveOrder node is a String: sampled, it would be bad input (``wrong_type``) on every
-change. The edge samples without it and writes it through the source's write path.
+change. The edge puts order and target into the spec's ``write_signals``: the source's one
+connection writes them and never samples them.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ async def test_order_and_target_are_written_and_never_bad_input(tmp_path: Path) 
         while source.state is not ConnectionState.connected or "count" not in signals:
             assert time.monotonic() < deadline, source.status
             await asyncio.sleep(0.05)
-        for order in ("WO-1001", "WO-1002"):  # the second reuses the write path's session
+        for order in ("WO-1001", "WO-1002"):  # writes on the sampling session
             await source.write("order", order)
             await source.write("target", 40.0)
             while model.order != order:  # the PLC scans its downlink nodes every tick

@@ -6,13 +6,7 @@ from pathlib import Path
 
 from connectors.specs import ModbusSourceSpec, MqttSourceSpec, OpcUaSourceSpec
 from edge.config import load_config
-from edge.sources import (
-    MAX_IN_FLIGHT,
-    WRITE_POLL_MS,
-    connector_factories,
-    source_spec,
-    write_spec,
-)
+from edge.sources import MAX_IN_FLIGHT, connector_factories, source_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -50,14 +44,17 @@ def test_downlink_signals_are_written_not_sampled() -> None:
     for machine_id in ("press-01", "lathe-02"):
         machine = machines[machine_id]
         assert {"order", "target"} <= set(machine.source.signals)
-        sampled = source_spec(config.edge.id, machine, config.edge.queue_max_samples)
-        assert isinstance(sampled, OpcUaSourceSpec | ModbusSourceSpec)
-        assert {"count", "state"} <= {s.name for s in sampled.signals}
-        assert not {"order", "target"} & {s.name for s in sampled.signals}
-        written = write_spec(machine)
-        assert isinstance(written, type(sampled))
-        assert {s.name for s in written.signals} == {"order", "target"}
-        assert written.poll_ms == WRITE_POLL_MS
-    press = write_spec(machines["press-01"])
-    assert isinstance(press, OpcUaSourceSpec) and press.mode == "poll"
-    assert write_spec(machines["oven-03"]) is None  # MQTT: no downlink
+        spec = source_spec(config.edge.id, machine, config.edge.queue_max_samples)
+        assert isinstance(spec, OpcUaSourceSpec | ModbusSourceSpec)
+        assert {"count", "state"} <= {s.name for s in spec.signals}
+        assert not {"order", "target"} & {s.name for s in spec.signals}
+        assert {s.name for s in spec.write_signals} == {"order", "target"}
+    press = source_spec(config.edge.id, machines["press-01"], config.edge.queue_max_samples)
+    assert isinstance(press, OpcUaSourceSpec)
+    assert {s.name: s.node for s in press.write_signals} == {
+        name: s.node  # type: ignore[union-attr]
+        for name, s in machines["press-01"].source.signals.items()
+        if name in ("order", "target")
+    }
+    oven = source_spec(config.edge.id, machines["oven-03"], config.edge.queue_max_samples)
+    assert isinstance(oven, MqttSourceSpec)  # MQTT: no downlink, no write_signals field
