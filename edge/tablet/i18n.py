@@ -68,7 +68,9 @@ class Translator:
     def percent(self, ratio: float | None) -> str:
         if ratio is None:
             return "–"
-        return f"{self.number(ratio * 100, 1)}\u00a0%"
+        # French puts a (no-break) space before %, English does not
+        sep = "\u00a0" if self.lang == "fr" else ""
+        return f"{self.number(ratio * 100, 1)}{sep}%"
 
     def duration(self, seconds: float) -> str:
         total = max(0, int(seconds))

@@ -132,7 +132,7 @@ def wait_for_stop(page: Any, url: str, timeout_s: float = 45.0) -> Any:
 
 SHIFT_OEE_JS = """() => {
   const oee = document.querySelector('.tile[data-machine=press-01] .tile-oee');
-  return oee !== null && (oee.textContent.match(/\\d\\s%/g) || []).length === 4;
+  return oee !== null && (oee.textContent.match(/\\d\\s?%/g) || []).length === 4;
 }"""
 
 

@@ -91,7 +91,8 @@ def test_negotiate(header: str | None, cookie: str | None, expected: str) -> Non
 def test_formatting_follows_the_language() -> None:
     fr, en = i18n.Translator("fr", UTC), i18n.Translator("en", UTC)
     assert fr.number(1234.5, 1) == "1\u202f234,5" and en.number(1234.5, 1) == "1,234.5"
-    assert fr.percent(0.912) == "91,2\u00a0%" and en.percent(None) == "–"
+    assert fr.percent(0.912) == "91,2\u00a0%" and en.percent(0.912) == "91.2%"
+    assert en.percent(None) == "–"
     assert en.duration(3900) == "1\u00a0h\u00a005" and en.duration(75) == "1\u00a0min\u00a015"
     assert fr("nav.operator", name="Zoé") == "Opérateur : Zoé"
     assert en("no.such.key") == "no.such.key"

@@ -263,6 +263,6 @@ async def test_tiles_say_how_long_a_machine_is_halted_and_over_which_window() ->
         fr = (await client.get("/tablet/board/tiles")).text
     press, lathe = en.split('data-machine="lathe-02"')
     assert "Stopped for 4\u00a0min\u00a000" in press and "Since last stop" not in press
-    assert "OEE today 40.0\u00a0%" in press and "Today: 0 good" in press
+    assert "OEE today 40.0%" in press and "Today: 0 good" in press
     assert "Since last stop: 9\u00a0min\u00a000" in lathe and "Shift OEE –" in lathe
     assert "D 50,0\u00a0% · P 80,0\u00a0% · Q 100,0\u00a0%" in fr and "TRS du jour" in fr
