@@ -23,8 +23,8 @@ DURATION_S = 30
 
 
 def _oven(edge: str) -> dict[str, Any] | None:
-    """The oven's source on /health and its row of /api/v1/machines, once it has samples
-    under its order."""
+    """The oven's source on /health and its row of /api/v1/machines, once it has samples, a
+    state from them and its order."""
     try:
         sources = httpx.get(f"{edge}/health", timeout=5).json()["sources"]
         machines = httpx.get(f"{edge}/api/v1/machines", timeout=5).json()
@@ -34,8 +34,8 @@ def _oven(edge: str) -> dict[str, Any] | None:
     if source["state"] != "connected" or source["samples"] == 0:
         return None
     machine = next(m for m in machines if m["id"] == "oven-03")
-    if machine["active_order"] is None:
-        return None
+    if machine["active_order"] is None or machine["state"] == "unknown":
+        return None  # the store commits samples a moment after the source counts them
     return {"source": source, "machine": machine}
 
 
