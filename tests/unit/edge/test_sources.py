@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
 
 from connectors.specs import ModbusSourceSpec, MqttSourceSpec, OpcUaSourceSpec
-from edge.config import load_config
+from edge.config import ConfigError, load_config, parse_config
 from edge.sources import MAX_IN_FLIGHT, connector_factories, source_spec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,3 +62,25 @@ def test_downlink_signals_are_written_not_sampled() -> None:
     }
     oven = source_spec(config.edge.id, machines["oven-03"], config.edge.queue_max_samples)
     assert isinstance(oven, MqttSourceSpec)  # MQTT: no downlink, no write_signals field
+
+
+def _with_oven_version(value: object) -> Any:
+    data = yaml.safe_load((ROOT / "config" / "edge.yaml").read_text(encoding="utf-8"))
+    oven = next(m for m in data["machines"] if m["id"] == "oven-03")
+    oven["source"]["mqtt_version"] = value
+    return data
+
+
+def test_mqtt_version_reaches_the_spec_and_a_bad_one_names_its_path() -> None:
+    config = load_config(ROOT / "config" / "edge.yaml")
+    oven = next(m for m in config.machines if m.id == "oven-03")
+    assert source_spec(config.edge.id, oven, 1000).mqtt_version == "5"  # type: ignore[union-attr]
+    for value, expected in ((5, "5"), ("3.1.1", "3.1.1")):  # YAML's bare 5 is an int
+        config = parse_config(_with_oven_version(value))
+        oven = next(m for m in config.machines if m.id == "oven-03")
+        spec = source_spec(config.edge.id, oven, 1000)
+        assert isinstance(spec, MqttSourceSpec) and spec.mqtt_version == expected
+    with pytest.raises(ConfigError) as caught:
+        parse_config(_with_oven_version("4"))
+    [issue] = caught.value.issues
+    assert issue.path.endswith("source.mqtt_version"), issue
