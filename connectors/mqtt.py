@@ -12,7 +12,8 @@ behaviour through ``clean_session=False``: manual acks work alike, the session s
 long as the broker keeps it. The version is configured (``mqtt_version``), not negotiated:
 amqtt does not refuse a version 5 CONNECT that carries properties, it waits for bytes that never
 come, so a fallback on refusal would not reach the one 3.1.1-only broker Atelier ships with.
-A broker that does refuse version 5 gets an error that names ``mqtt_version``.
+A broker that refuses version 5, or never answers its CONNECT (amqtt), gets an error that names
+``mqtt_version``.
 
 paho's own thread keeps the connection (and reconnects with its capped backoff); messages cross
 into asyncio through :class:`~connectors.mqtt_bridge.Inbox` (decoded in paho's thread).
@@ -79,6 +80,7 @@ class MqttConnector(SupervisedConnector):
         self._rebirth_sent: dict[tuple[str, str], int] = {}
         self._disconnected = threading.Event()
         self._protocol = paho.MQTTv311 if spec.mqtt_version == "3.1.1" else paho.MQTTv5
+        self._answered = False  # a CONNACK came for the current attempt (paho's thread)
 
     # -- paho side (its network thread) ----------------------------------------------------------
     def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> paho.Client:
@@ -101,10 +103,9 @@ class MqttConnector(SupervisedConnector):
             client.tls_set(ca_certs=spec.ca_certs)
 
         def on_connect(c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            self._answered = True
             if rc.is_failure:
-                hint = ""
-                if rc.value == UNSUPPORTED_PROTOCOL_VERSION and protocol == paho.MQTTv5:
-                    hint = ' (a 3.1.1-only broker? set mqtt_version: "3.1.1")'
+                hint = self._hint() if rc.value == UNSUPPORTED_PROTOCOL_VERSION else ""
                 loop.call_soon_threadsafe(self._failed, f"connect refused: {rc}{hint}")
                 return
             self._generation += 1
@@ -112,6 +113,12 @@ class MqttConnector(SupervisedConnector):
             loop.call_soon_threadsafe(self._connected)
 
         def on_disconnect(_c: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            if not self._answered and not self._closing:
+                # amqtt reads a version 5 CONNECT as 3.1.1 and waits for bytes that never come;
+                # paho gives up after keepalive_s: say why, or the source just sits reconnecting
+                reason = f"no answer to CONNECT from {self._host}:{self._port}{self._hint()}"
+                loop.call_soon_threadsafe(self._failed, reason)
+            self._answered = False
             self._disconnected.set()
             loop.call_soon_threadsafe(self._down, f"disconnected: {rc}")
 
@@ -129,6 +136,11 @@ class MqttConnector(SupervisedConnector):
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         return client
+
+    def _hint(self) -> str:
+        if self._protocol != paho.MQTTv5:
+            return ""
+        return ' (a broker without MQTT 5? set mqtt_version: "3.1.1")'
 
     def _failed(self, reason: str) -> None:
         self._bad("connect_failed", reason)

@@ -61,6 +61,15 @@ async def test_samples_arrive_over_3_1_1(amqtt: int) -> None:
             assert conn.status.errors == {}
 
 
+async def test_version_5_against_amqtt_says_to_set_mqtt_version(amqtt: int) -> None:
+    """amqtt never answers a version 5 CONNECT; after keepalive_s the error names the fix."""
+    conn = build(spec(amqtt, "atelier-test/v5", keepalive_s=1))
+    async with conn, Collector(conn) as col:
+        await col.wait_for(lambda: "mqtt_version" in (conn.status.last_error or ""))
+        assert conn.state is ConnectionState.reconnecting
+        assert conn.status.errors["connect_failed"] >= 1
+
+
 async def test_3_1_1_unacknowledged_messages_survive_a_connector_kill() -> None:
     """Received but unacknowledged messages, and those published while no connector ran, reach
     the next connector with the same client id; acknowledged ones are not sent again."""
