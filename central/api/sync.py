@@ -71,7 +71,7 @@ async def post_records(
     def run() -> AckReply:
         with runtime.ingest_lock or contextlib.nullcontext(), runtime.sessions() as session:
             return ingest_batch(
-                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC), raw=body
+                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC)
             )
 
     return await run_in_threadpool(run)

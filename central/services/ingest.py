@@ -15,7 +15,7 @@ either wholly applied or not at all, and its resend is applied exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
@@ -26,39 +26,22 @@ from central.services import apply
 from central.services.sql import dialect_insert
 from central.services.versions import bump_edges
 
-# PostgreSQL takes the batch's JSON text as it came in and splits it itself (C code): dumping
-# 500 datetimes and 500 body strings into array parameters in Python cost ~20 ms a batch, the
-# JSON ~3 ms. Seq and ts come from the parsed records as integer arrays (cheap to dump), so
-# they are exactly what pydantic accepted (an int-like string, a Unix time...); element i of
-# ``records`` is element i of the arrays. Bodies are stored as received (the audit trail).
 _PG_LOG = (
     "INSERT INTO record_log (edge_id, seq, kind, ts, received_at, body) "
-    "SELECT %s, u.seq, r.v->>'kind', timestamptz 'epoch' + u.us * interval '1 microsecond',"
-    " %s, (r.v->'body')::text"
-    " FROM json_array_elements((%s::json)->'records') WITH ORDINALITY AS r(v, i)"
-    " JOIN unnest(%b::bigint[], %b::bigint[]) WITH ORDINALITY AS u(seq, us, i) ON u.i = r.i "
+    "SELECT %b, u.seq, u.kind, u.ts, %b, u.body"
+    " FROM unnest(%b::bigint[], %b::varchar[], %b::timestamptz[], %b::text[])"
+    " AS u(seq, kind, ts, body) "
     "ON CONFLICT DO NOTHING RETURNING seq"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def ingest_batch(
-    *,
-    session: Session,
-    edge_id: str,
-    batch: TypedRecordBatch,
-    now: datetime,
-    raw: bytes | None = None,
+    *, session: Session, edge_id: str, batch: TypedRecordBatch, now: datetime
 ) -> AckReply:
-    """Store and apply ``batch`` (parsed from ``raw``, the request body, when given)."""
     conn = session.connection()
     acked, max_seq = _claim_edge(conn, edge_id, now)
     records = _unique(batch.records)
-    if conn.dialect.name == "postgresql":
-        stored = _log_pg(conn, edge_id, batch, raw, now)
-    else:
-        stored = _log(conn, edge_id, records, now)
+    stored = _log(conn, edge_id, records, now)
     fresh = [r for r in records if r.seq in stored]
     ctx = apply.Context(conn=conn, edge_id=edge_id, now=now)
     apply.apply_records(ctx, fresh)
@@ -102,27 +85,28 @@ def _unique(records: Sequence[TypedRecord]) -> list[TypedRecord]:
     return [by_seq[s] for s in sorted(by_seq)]
 
 
-def _log_pg(
-    conn: Connection, edge_id: str, batch: TypedRecordBatch, raw: bytes | None, now: datetime
-) -> set[int]:
-    """Insert into the record log in one statement; return the seqs not there before.
-
-    Duplicate seqs inside the batch: the first is stored (``DO NOTHING`` skips the others).
-    PostgreSQL's JSON functions refuse a ``\\u0000`` escape: the records route turns such a
-    batch away first (no text column could store it anyway).
-    """
-    text = raw.decode() if raw is not None else batch.model_dump_json()
-    seqs = [r.seq for r in batch.records]
-    micros = [(r.ts - _EPOCH) // _MICROSECOND for r in batch.records]
-    # The driver's own cursor (same transaction): SQLAlchemy adds nothing to one statement.
-    with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
-        cur.execute(_PG_LOG, (edge_id, now, text, seqs, micros))
-        return {row[0] for row in cur.fetchall()}
-
-
 def _log(conn: Connection, edge_id: str, records: list[TypedRecord], now: datetime) -> set[int]:
-    """Insert into the record log (SQLite); return the seqs that were not there yet."""
+    """Insert into the record log; return the seqs that were not there yet."""
     bodies = [r.body.model_dump_json() for r in records]
+    if conn.dialect.name == "postgresql":
+        # One statement with four array parameters: far cheaper than a 3000-parameter VALUES
+        # list for the driver to build and the server to parse.
+        params = (
+            edge_id,
+            now,
+            [r.seq for r in records],
+            [r.kind for r in records],
+            [r.ts for r in records],
+            bodies,
+        )
+        # Binary parameters through the driver's own cursor (same transaction): text-format
+        # arrays would be escaped element by element, the slowest part of the whole ingest.
+        # (Measured alternative: PostgreSQL splitting the raw JSON body with
+        # json_array_elements costs the client less but the server ~2.5 ms more per batch;
+        # with the server on the same cores it was no faster.)
+        with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(_PG_LOG, params, binary=True)
+            return {row[0] for row in cur.fetchall()}
     rows = [
         {
             "edge_id": edge_id,

@@ -1,5 +1,6 @@
-"""The record log keeps each record once, with its seq, ts and body as the edge sent them, on
-both backends (PostgreSQL splits the raw JSON batch itself); a NUL character is refused."""
+"""The record log keeps each record once (the first copy of a seq), with the seq, ts and body
+the edge sent, on both backends; a NUL character, which no text column can store, is refused
+with a 422 naming the record."""
 
 from __future__ import annotations
 
