@@ -4,11 +4,13 @@ The demo is the one place in ``simulators`` that starts edge and central, and it
 production: separate processes (never imports). Each child gets its own process group so a
 Ctrl-C in the terminal reaches only the demo, which then stops the children in order (edge
 first, so its last records are committed; central last) with SIGINT, then SIGKILL after a
-grace period: no orphans.
+grace period: no orphans. On Linux each child also asks the kernel for SIGTERM when the demo
+dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed demo leaves no children behind.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -22,6 +24,13 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM when the demo process dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class DemoError(Exception):
@@ -66,6 +75,7 @@ class Child:
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
             start_new_session=True,  # Ctrl-C goes to the demo only; it stops us in order
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         return self
 

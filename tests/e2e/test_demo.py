@@ -96,6 +96,10 @@ def test_demo_runs_the_plant_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None
         assert not [c for c in children if _alive(c)]  # no orphans
         assert "stopping" in out.read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # a failed assertion: stop the demo cleanly first
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its children follow (PR_SET_PDEATHSIG)
+                proc.wait()

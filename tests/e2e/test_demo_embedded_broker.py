@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,10 @@ def test_oven_produces_through_the_embedded_broker(tmp_path: Path) -> None:
         assert seen["machine"]["active_order"] == "WO-1003", seen
         assert proc.wait(60) == 0, out.read_text()[-3000:]
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # a failed assertion: stop the demo cleanly first
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its children follow (PR_SET_PDEATHSIG)
+                proc.wait()
