@@ -17,7 +17,7 @@ from central.models.catalog import MachineCreate, MachineRead
 from central.planning import plan
 from central.services import catalog as svc
 from central.services.dispatch import machine_orders
-from central.services.oee import By, machine_oee
+from central.services.oee import By, OeeRead, machine_oee
 
 router = APIRouter(prefix="/api/v1/machines", tags=["machines"])
 
@@ -29,24 +29,6 @@ def machine_row(
 
 
 MachineRow = Annotated[Machine, Depends(machine_row)]
-
-
-class OeeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    machine: str
-    window_start: datetime
-    window_end: datetime
-    shift: str | None
-    planned_s: float
-    run_s: float
-    stop_s: float
-    total: int
-    good: int
-    reject: int
-    availability: float | None
-    performance: float | None
-    quality: float | None
-    oee: float | None
 
 
 @router.get("")
@@ -110,5 +92,4 @@ def get_machine_oee(
     start = from_ or end - timedelta(days=1)
     if start >= end:
         raise Invalid("'from' must be before 'to'")
-    buckets = machine_oee(session=session, machine=row, start=start, end=end, by=by)
-    return [OeeRead.model_validate(b) for b in buckets]
+    return machine_oee(session=session, machine=row, start=start, end=end, by=by)

@@ -20,8 +20,10 @@ from central.db.tables import Machine, OeeReport
 By = Literal["hour", "day", "shift", "all"]
 
 
+# One bucket's OEE, and also the API's response model: FastAPI serialises the dataclass, so
+# the OpenAPI schema is this class (no docstring: it would become the schema's description).
 @dataclass(frozen=True, slots=True)
-class OeeBucket:
+class OeeRead:
     machine: str
     window_start: datetime
     window_end: datetime
@@ -50,7 +52,7 @@ def _key(r: OeeReport, by: By) -> tuple[str, str | None]:
 
 def machine_oee(
     *, session: Session, machine: Machine, start: datetime, end: datetime, by: By
-) -> list[OeeBucket]:
+) -> list[OeeRead]:
     rows = session.scalars(
         select(OeeReport)
         .where(
@@ -70,7 +72,7 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
-def _bucket(machine: Machine, rows: Sequence[OeeReport]) -> OeeBucket:
+def _bucket(machine: Machine, rows: Sequence[OeeReport]) -> OeeRead:
     planned = sum(r.planned_s for r in rows)
     run = sum(r.run_s for r in rows)
     total = sum(r.total for r in rows)
@@ -81,7 +83,7 @@ def _bucket(machine: Machine, rows: Sequence[OeeReport]) -> OeeBucket:
         perfs = [(r.performance, r.run_s) for r in rows if r.performance is not None]
         p = _ratio(sum(v * w for v, w in perfs), sum(w for _, w in perfs))
     q = _ratio(good, total)
-    return OeeBucket(
+    return OeeRead(
         machine=machine.id,
         window_start=min(r.window_start for r in rows),
         window_end=max(r.window_end for r in rows),
