@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from edge.tablet import plans, rules
-from edge.tablet.errors import UnknownMachine, UnknownOrder, UnknownStop
+from edge.tablet.errors import UnknownMachine
 from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
@@ -120,7 +120,7 @@ class MemoryTabletServices:
         for kind, body in plan.records:
             seq += 1
             self.outbox.append((seq, kind, body))
-        return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
+        return plan.receipt(key=key, seq=seq, at=at)
 
     async def order_action(
         self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
@@ -150,9 +150,7 @@ class MemoryTabletServices:
         m = self._get(machine_id)
 
         async def act() -> Receipt:
-            change = next((c for c in m.changes if c.work_order == order), None)
-            if change is None:
-                raise UnknownOrder(order=order)
+            change = plans.pending_change(m.changes, order)
             receipt = self._store(
                 key, plans.confirm_change(change=change, operator=operator), self._clock()
             )
@@ -211,9 +209,7 @@ class MemoryTabletServices:
         m = self._get(machine_id)
 
         async def act() -> Receipt:
-            stop = next((s for s in m.stops if s.id == stop_id), None)
-            if stop is None:
-                raise UnknownStop(stop=stop_id)
+            stop = plans.pending_stop(m.stops, stop_id)
             plan = plans.stop(
                 stop=stop,
                 reason=reason,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from edge.tablet import records, rules
-from edge.tablet.errors import InvalidAction, InvalidInput
+from edge.tablet.errors import InvalidAction, InvalidInput, UnknownOrder, UnknownStop
 from edge.tablet.models import (
     DispatchEntry,
     OrderAction,
@@ -23,6 +23,7 @@ from edge.tablet.models import (
     PendingStop,
     QualitySpec,
     Reason,
+    Receipt,
 )
 
 
@@ -32,6 +33,26 @@ class Plan:
     records: records.Records
     summary: dict[str, Any] = field(default_factory=dict)
     new_status: OrderStatus | None = None  # order actions: the order's next status
+
+    def receipt(self, *, key: str, seq: int, at: datetime) -> Receipt:
+        """The confirmation once the plan is stored: ``seq`` is its last outbox record."""
+        return Receipt(key=key, kind=self.kind, seq=seq, stored_at=at, summary=self.summary)
+
+
+def pending_change(changes: Sequence[OrderChange], number: str) -> OrderChange:
+    """The change central sent for order ``number`` that awaits the operator's confirmation."""
+    change = next((c for c in changes if c.work_order == number), None)
+    if change is None:
+        raise UnknownOrder(order=number)
+    return change
+
+
+def pending_stop(stops: Sequence[PendingStop], stop_id: str) -> PendingStop:
+    """The stop ``stop_id`` among those still waiting for a reason."""
+    found = next((s for s in stops if s.id == stop_id), None)
+    if found is None:
+        raise UnknownStop(stop=stop_id)
+    return found
 
 
 def order(

@@ -269,7 +269,7 @@ class StoreTabletServices:
             )
         except LookupError:
             raise UnknownStop(stop=kw.get("stop_start_ns")) from None
-        return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
+        return plan.receipt(key=key, seq=seq, at=at)
 
     async def order_action(
         self, *, machine_id: str, order: str, action: OrderAction, operator: str, key: str
@@ -296,11 +296,7 @@ class StoreTabletServices:
         self._check(machine_id)
 
         async def act() -> Receipt:
-            change = next(
-                (c for c in await self.order_changes(machine_id) if c.work_order == order), None
-            )
-            if change is None:
-                raise UnknownOrder(order=order)
+            change = plans.pending_change(await self.order_changes(machine_id), order)
             plan = plans.confirm_change(change=change, operator=operator)
             at = self._clock()
             try:
@@ -314,7 +310,7 @@ class StoreTabletServices:
                 )
             except LookupError:
                 raise UnknownOrder(order=order) from None
-            return Receipt(key=key, kind=plan.kind, seq=seq, stored_at=at, summary=plan.summary)
+            return plan.receipt(key=key, seq=seq, at=at)
 
         return await self._once.run(key, act)
 
@@ -354,11 +350,9 @@ class StoreTabletServices:
         self._check(machine_id)
 
         async def act() -> Receipt:
-            stops = {s.id: s for s in await self.pending_stops(machine_id)}
-            if stop_id not in stops:
-                raise UnknownStop(stop=stop_id)
+            stop = plans.pending_stop(await self.pending_stops(machine_id), stop_id)
             plan = plans.stop(
-                stop=stops[stop_id],
+                stop=stop,
                 reason=reason,
                 reasons=self._stop_reasons,
                 dispatch=await self.dispatch_list(machine_id),
