@@ -27,6 +27,7 @@ from edge.tablet.models import (
     ShiftSeries,
 )
 from edge.tablet.once import Once
+from edge.tablet.services import with_active_order
 
 Clock = Callable[[], datetime]
 
@@ -284,11 +285,4 @@ class MemoryTabletServices:
         return await self._once.run(key, act)
 
     def _refresh_tile(self, m: MemoryMachine) -> None:
-        current = rules.active_order(m.dispatch)
-        m.tile = dataclasses.replace(
-            m.tile,
-            active_order=current.number if current else None,
-            item=current.item if current else None,
-            target_qty=current.qty if current else None,
-            order_good=current.qty_good if current else 0,
-        )
+        m.tile = with_active_order(m.tile, m.dispatch)

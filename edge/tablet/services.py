@@ -11,10 +11,12 @@ with ``duplicate=True``. Errors are :mod:`edge.tablet.errors`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from edge.tablet import rules
 from edge.tablet.models import (
     DispatchEntry,
     MachineTile,
@@ -90,3 +92,15 @@ class TabletServices(Protocol):
     async def record_quality(
         self, *, machine_id: str, characteristic: str, value: float, operator: str, key: str
     ) -> Receipt: ...
+
+
+def with_active_order(tile: MachineTile, dispatch: Sequence[DispatchEntry]) -> MachineTile:
+    """``tile`` showing the machine's active order (none: no order, no target, 0 good)."""
+    current = rules.active_order(dispatch)
+    return dataclasses.replace(
+        tile,
+        active_order=current.number if current else None,
+        item=current.item if current else None,
+        target_qty=current.qty if current else None,
+        order_good=current.qty_good if current else 0,
+    )

@@ -37,6 +37,7 @@ from edge.tablet.models import (
     StateSegment,
 )
 from edge.tablet.once import Once
+from edge.tablet.services import with_active_order
 from edge.writer import StoreWriter
 
 T = TypeVar("T")
@@ -130,17 +131,12 @@ class StoreTabletServices:
         return await self._tile(machine_id, live.get(machine_id), stops.get(machine_id))
 
     async def _tile(self, machine: str, row: LiveRow | None, stop_end: int | None) -> MachineTile:
-        current = rules.active_order(await self.dispatch_list(machine))
         oee = None
         if row is not None and None not in (row.availability, row.performance, row.quality):
             oee = Oee(row.availability or 0.0, row.performance or 0.0, row.quality or 0.0)
-        return MachineTile(
+        tile = MachineTile(
             id=machine,
             state=row.state if row is not None else "unknown",
-            active_order=current.number if current else None,
-            item=current.item if current else None,
-            target_qty=current.qty if current else None,
-            order_good=current.qty_good if current else 0,
             good=row.good if row is not None else 0,
             reject=row.reject if row is not None else 0,
             oee=oee,
@@ -149,6 +145,7 @@ class StoreTabletServices:
             state_since=row.state_since if row is not None else None,
             shift=row.shift if row is not None else None,
         )
+        return with_active_order(tile, await self.dispatch_list(machine))
 
     async def _orders(self, machine: str) -> tuple[list[DispatchEntry], dict[str, Any]]:
         snap = await self._call(q.snapshot, machine)
