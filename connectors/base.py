@@ -25,12 +25,15 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, Self, runtime_checkable
+from typing import NamedTuple, Protocol, Self, runtime_checkable
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One value of one signal of one machine. ``ts_ns``: UTC nanoseconds (source time if any)."""
+class Sample(NamedTuple):
+    """One value of one signal of one machine. ``ts_ns``: UTC nanoseconds (source time if any).
+
+    A NamedTuple rather than a frozen dataclass: one is built per value on the ingest hot path,
+    and a frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs ~2.4x more.
+    """
 
     ts_ns: int
     machine: str
