@@ -340,7 +340,8 @@ class MqttSource(Frozen):
     """``topic`` is a filter (``+``/``#`` allowed); ``machine_level`` (0-based) is the topic
     level holding the machine id when one filter serves several machines. ``tls`` defaults to
     true for ``mqtts://``. ``mqtt_version`` "3.1.1" is for brokers without MQTT 5 (the demo's
-    embedded amqtt); YAML's bare ``5`` is accepted as "5"."""
+    embedded amqtt); YAML's bare ``5`` is accepted as "5". ``keepalive_s``: how long a silent
+    connection may last before either side calls it dead (the broker allows 1.5 times that)."""
 
     protocol: Literal["mqtt"]
     url: str
@@ -355,6 +356,7 @@ class MqttSource(Frozen):
     tls: bool = False
     ca_certs: Path | None = None
     timestamp_field: str | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=65_535)
     signals: dict[str, MqttSignal]
 
     @model_validator(mode="before")

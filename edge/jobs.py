@@ -10,7 +10,11 @@
 - ``outbox_stats`` every 2 s: backlog and lag for ``/health`` and ``/metrics``
 
 Jobs never overlap themselves (``max_instances=1``, ``coalesce``); a failure is logged once and
-its recovery once, and the next run simply tries again.
+its recovery once, and the next run simply tries again. Every job awaits the one writer thread
+that also commits the samples, so a job whose run took ``d`` seconds skips its turns for the
+next ``d * (1 / MAX_WRITER_SHARE - 1)`` seconds: under a load the reports cannot keep up with
+(an hour of a counter that moves a thousand times a second), the board refreshes less often
+while ingest keeps the writer — nothing waits in the broker for a dashboard.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ logger = logging.getLogger("edge.jobs")
 DAY_NS = 24 * 3600 * 1_000_000_000
 HOUR_NS = 3600 * 1_000_000_000
 CLOSED_AFTER_NS = 60 * 1_000_000_000
+MAX_WRITER_SHARE = 0.25  # of the writer thread's time, per job
 
 
 @dataclass(slots=True)
@@ -84,6 +89,7 @@ class EdgeJobs:
         self._hours: dict[tuple[str, int, int], WindowReport] = {}
         self._running = 0
         self._idle = asyncio.Condition()
+        self._not_before: dict[str, float] = {}  # job -> monotonic time of its next allowed run
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -127,10 +133,15 @@ class EdgeJobs:
         name = job.__name__
 
         async def run() -> None:
+            if time.monotonic() < self._not_before.get(name, 0.0):
+                return  # the last run was long: leave the writer to ingest for a while
             self._running += 1
+            started = time.monotonic()
             try:
                 await self._run(name, job)
             finally:
+                took = time.monotonic() - started
+                self._not_before[name] = time.monotonic() + took * (1 / MAX_WRITER_SHARE - 1)
                 self._running -= 1
                 async with self._idle:
                     self._idle.notify_all()

@@ -144,6 +144,7 @@ def _mqtt(edge_id: str, machine: str, src: MqttSource, queue_max_samples: int) -
         tls=src.tls,
         ca_certs=_path(src.ca_certs),
         timestamp_field=src.timestamp_field,
+        keepalive_s=src.keepalive_s,
         receive_maximum=in_flight,
         buffer_messages=in_flight,
     )

@@ -22,7 +22,7 @@ from edge.analytics.report import Losses, MachineParams, Series, WindowReport, a
 from edge.analytics.windows import Windows, windows_by
 from edge.runtime.incremental import ANALYSED_SIGNALS
 from edge.runtime.incremental import MachineParams as IncrementalParams
-from edge.store import Store
+from edge.store import Store, read_series
 
 DAY_NS = 24 * 3600 * 1_000_000_000
 MARGIN_NS = 10 * 60 * 1_000_000_000  # samples read before a range: the counters' baselines
@@ -92,17 +92,12 @@ def shifts_ended(calendar: Calendar, after_ns: int, upto_ns: int) -> list[ShiftW
 
 def machine_series(store: Store, machine: str, start_ns: int, end_ns: int) -> dict[str, Series]:
     """The analysed signals of one machine in ``[start_ns, end_ns)`` (telemetry left out)."""
-    cols = store.read_samples(
-        from_ns=start_ns, to_ns=end_ns, machine=machine, signals=ANALYSED_SIGNALS
+    where = (
+        "machine = ? AND ts_ns >= ? AND ts_ns < ? "
+        f"AND signal IN ({', '.join('?' * len(ANALYSED_SIGNALS))})"
     )
-    signal = cols["signal"]
-    ts = np.asarray(cols["ts_ns"], np.int64)
-    values = np.asarray(cols["value"], np.float64)
-    out: dict[str, Series] = {}
-    for name in np.unique(signal).tolist():
-        m = signal == name
-        out[str(name)] = (ts[m], values[m])
-    return out
+    found = read_series(store.con, where, [machine, start_ns, end_ns, *ANALYSED_SIGNALS])
+    return found.get(machine, {})
 
 
 def oee_reports(

@@ -17,7 +17,6 @@ older reading.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from edge.analytics.intervals import I64
 from edge.analytics.states import state_runs
 from edge.analytics.stops import GapThresholds, classify_gaps
 from edge.runtime.order_history import OrderTimeline, order_timelines, record_active_orders
-from edge.store import Store, Transaction
+from edge.store import Store, Transaction, read_series
 
 MINUTE_NS = 60 * 1_000_000_000
 COUNTER_SIGNALS = ("count", "good", "reject", "cycle")
@@ -81,24 +80,9 @@ Series = dict[str, tuple[I64, np.ndarray]]
 
 
 def _fetch(tx: Transaction, after: int, upto: int) -> dict[str, Series]:
-    cur = tx.con.execute(
-        "SELECT machine, signal, ts_ns, value FROM samples WHERE ingest_id > ? AND ingest_id <= ? "
-        f"AND signal IN ({', '.join('?' * len(ANALYSED_SIGNALS))}) "
-        "ORDER BY machine, signal, ts_ns",
-        [after, upto, *ANALYSED_SIGNALS],
-    )
-    cols = cur.fetchnumpy()
-    machine, signal = cols["machine"], cols["signal"]
-    ts, value = np.asarray(cols["ts_ns"], np.int64), np.asarray(cols["value"], np.float64)
-    out: dict[str, Series] = {}
-    if ts.size == 0:
-        return out
-    change = np.ones(ts.size, dtype=bool)
-    change[1:] = (machine[1:] != machine[:-1]) | (signal[1:] != signal[:-1])
-    bounds = [*np.flatnonzero(change).tolist(), ts.size]
-    for a, b in itertools.pairwise(bounds):
-        out.setdefault(str(machine[a]), {})[str(signal[a])] = (ts[a:b], value[a:b])
-    return out
+    signals = ", ".join("?" * len(ANALYSED_SIGNALS))
+    where = f"ingest_id > ? AND ingest_id <= ? AND signal IN ({signals})"
+    return read_series(tx.con, where, [after, upto, *ANALYSED_SIGNALS])
 
 
 def _baselines(tx: Transaction) -> dict[tuple[str, str], CounterBaseline]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from edge.schema import SCHEMA_VERSION
-from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable
+from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable, read_series
 
 
 def _table(n: int, *, start_ns: int = 0, machine: str = "m1", signal: str = "count") -> pa.Table:
@@ -151,3 +152,19 @@ def test_record_if_changed_skips_an_identical_body(store: Store) -> None:
     assert store.record_if_changed("hello", 2, body, "hello") == 0
     changed = {"machines": [{"id": "m1", "ideal_cycle_s": 2.0}]}
     assert store.record_if_changed("hello", 3, changed, "hello") == 2
+
+
+def test_read_series_groups_numeric_columns_by_machine_and_signal(store: Store) -> None:
+    store.append_samples(_table(4, start_ns=100, machine="m2", signal="count"))
+    store.append_samples(_table(3, start_ns=50, machine="m1", signal="state"))
+    store.append_samples(_table(2, start_ns=10, machine="m1", signal="count"))
+    store.append_samples(_table(2, start_ns=0, machine="m1", signal="count"))  # older, later
+    got = read_series(store.con, "ts_ns >= ? AND machine <> ?", [1, "nobody"])
+    assert {m: sorted(s) for m, s in got.items()} == {"m1": ["count", "state"], "m2": ["count"]}
+    ts, values = got["m1"]["count"]
+    assert (ts.dtype, values.dtype) == (np.int64, np.float64)
+    assert ts.tolist() == [1, 10, 11]  # time-ordered across appends; ts 0 filtered out
+    assert values.tolist() == [1.0, 0.0, 1.0]
+    assert got["m1"]["state"][0].tolist() == [50, 51, 52]
+    assert got["m2"]["count"][1].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert read_series(store.con, "ts_ns > ?", [10**9]) == {}
