@@ -9,13 +9,15 @@ bearer token.
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -43,6 +45,7 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _tune_gc()
         if settings.migrate_on_start:
             await run_in_threadpool(migrate, settings.database_url)
         engine = make_engine(settings.database_url, pool_size=settings.pool_size)
@@ -57,7 +60,9 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
             tokens=TokenCache(settings.token_cache_s),
             failed_auth=FailedAuthLog(),
             calendar=settings.working_calendar(),
-            ingest_lock=threading.Lock() if engine.dialect.name == "sqlite" else None,
+            ingest_limiter=CapacityLimiter(
+                1 if engine.dialect.name == "sqlite" else settings.ingest_concurrency
+            ),
         )
         scheduler = start_jobs(settings, sessions) if settings.jobs_enabled else None
         stop_signals = StopSignals(asyncio.get_running_loop(), notifier.close)
@@ -89,6 +94,27 @@ def create_app(settings: CentralSettings | None = None) -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     _document_raw_bodies(app)
     return app
+
+
+_GC_GEN0_THRESHOLD = 10_000
+
+
+@functools.cache  # once per process
+def _tune_gc() -> None:
+    """Freeze what start-up allocated and collect the young generation less often.
+
+    A 500-record batch allocates thousands of short-lived objects (freed by reference
+    counting, not by the cycle collector), yet with Python's default threshold (700) they
+    trigger several young collections per batch, and with many batches in flight their
+    survivors soon trigger full collections that walk every object the imports made (FastAPI,
+    SQLAlchemy, pydantic schemas: ~150k). Measured with 8 concurrent edges: 3 ms of CPU per
+    batch, a quarter of the worker's. Frozen start-up objects are never walked again; cycles
+    made later are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(_GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

@@ -37,6 +37,10 @@ class CentralSettings(BaseSettings):
     public_docs: bool = True  # /docs and /openapi.json without a token (they hold no data)
     token_cache_s: float = Field(default=5.0, ge=0)  # revocation takes effect within this delay
     pool_size: int = Field(default=10, ge=1)
+    # ingest transactions run at once per worker process (PostgreSQL; SQLite has one writer):
+    # a few keep the process busy while others wait on the database; more only add GIL
+    # contention and thread switches (bench/central_ingest.py)
+    ingest_concurrency: int = Field(default=4, ge=1)
     migrate_on_start: bool = False
     log_level: str = "INFO"
     # plant working calendar for ETAs (central.plant_calendar); no shifts: 24/7

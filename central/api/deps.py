@@ -7,11 +7,11 @@ Every check is written once here and used as an ``Annotated`` alias in the route
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,9 +43,10 @@ class Runtime:
     tokens: TokenCache
     failed_auth: FailedAuthLog
     calendar: WorkingCalendar  # the plant's working calendar (settings), for ETAs
-    # SQLite has one writer: ingest transactions of this process queue on a lock instead of
-    # spinning in SQLite's busy handler (which sleeps up to 100 ms per retry).
-    ingest_lock: threading.Lock | None = None
+    # Ingest transactions of this process that may run at once (settings.ingest_concurrency;
+    # 1 on SQLite, which has one writer: they queue here instead of spinning in SQLite's busy
+    # handler, which sleeps up to 100 ms per retry). Waiting requests hold no thread.
+    ingest_limiter: CapacityLimiter
 
 
 def get_runtime(request: Request) -> Runtime:

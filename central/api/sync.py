@@ -11,6 +11,7 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -69,12 +70,12 @@ async def post_records(
         _refuse_nul(batch)
 
     def run() -> AckReply:
-        with runtime.ingest_lock or contextlib.nullcontext(), runtime.sessions() as session:
+        with runtime.sessions() as session:
             return ingest_batch(
                 session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC)
             )
 
-    return await run_in_threadpool(run)
+    return await anyio.to_thread.run_sync(run, limiter=runtime.ingest_limiter)
 
 
 @router.get(
