@@ -122,11 +122,22 @@ class MqttConnector(SupervisedConnector):
             self._disconnected.set()
             loop.call_soon_threadsafe(self._down, f"disconnected: {rc}")
 
+        decode, put, max_bytes = self._json.decode, inbox.put, spec.max_payload_bytes
+        clock = time.time_ns  # receive time, wall clock
+
         def on_message(c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
             samples: list[Sample] = []
-            bad = self._decode(c, message, time.time_ns(), samples)  # receive time, wall clock
-            ack = (self._generation, message.mid) if message.qos == 1 else None
-            inbox.put(samples, ack, bad)
+            payload = message.payload
+            if spec.format == "json" and len(payload) <= max_bytes:
+                try:  # the hot path, inlined: one call less per message than _decode
+                    bad = decode(message.topic, payload, clock(), samples)
+                except BadInput as exc:
+                    bad = [exc]
+                except UnicodeDecodeError:
+                    bad = [BadInput("bad_topic", repr(message._topic[:60]))]
+            else:
+                bad = self._decode(c, message, clock(), samples)
+            put(samples, (self._generation, message.mid) if message.qos == 1 else None, bad)
 
         def on_connect_fail(_c: paho.Client, _u: Any) -> None:
             loop.call_soon_threadsafe(self._failed, f"cannot connect to {self._host}:{self._port}")

@@ -22,6 +22,9 @@ from connectors.specs import MqttSignalSpec
 from connectors.values import UnmappedState, ValueMap, state_codes
 
 _MISSING = object()
+# Sample(...) runs the NamedTuple's Python-level __new__; tuple.__new__ builds the same object
+# in C, ~90 ns less per value (4 values a message on the hot path).
+_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +118,11 @@ class JsonDecoder:
             found += 1
             kind = type(raw)
             if f.plain and (kind is int or (kind is float and math.isfinite(raw))):
-                out.append(Sample(ts_ns, machine, f.signal, float(raw)))
+                out.append(_new(Sample, (ts_ns, machine, f.signal, float(raw))))
                 continue
             states = f.values.states
             if states is not None and kind is str and raw in states:
-                out.append(Sample(ts_ns, machine, f.signal, float(states[raw])))
+                out.append(_new(Sample, (ts_ns, machine, f.signal, float(states[raw]))))
                 continue
             try:
                 out.append(Sample(ts_ns, machine, f.signal, f.values.convert(raw)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -296,3 +297,14 @@ async def test_an_order_switch_mid_stream_splits_production_by_time(tmp_path: Pa
             ).fetchall()
         )
     assert [(o, int(g)) for o, g in rows] == [("WO-A", 5), ("WO-B", 5)]
+
+
+def test_the_gateway_caps_malloc_arenas_unless_the_environment_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from edge.cli import limit_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False  # glibc reads the variable itself: leave it alone
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert limit_malloc_arenas() is (sys.platform == "linux")
