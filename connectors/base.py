@@ -23,9 +23,12 @@ Error tree::
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, Self, runtime_checkable
+from typing import NamedTuple, Protocol, Self, overload, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 class Sample(NamedTuple):
@@ -39,6 +42,76 @@ class Sample(NamedTuple):
     machine: str
     signal: str
     value: float
+
+
+class SampleColumns(Sequence[Sample]):
+    """Samples held as columns, machine and signal names dictionary-encoded.
+
+    What a bulk decoder builds (MQTT JSON: a burst of messages at once) and what the store
+    appends as Arrow arrays, with no Python object per value on the way. It reads as a sequence
+    of :class:`Sample` (built on access) wherever a batch is looked at value by value.
+    """
+
+    __slots__ = ("machine_idx", "machines", "signal_idx", "signals", "ts_ns", "value")
+
+    def __init__(
+        self,
+        ts_ns: NDArray[np.int64],
+        machines: Sequence[str],
+        machine_idx: NDArray[np.int32],
+        signals: Sequence[str],
+        signal_idx: NDArray[np.int32],
+        value: NDArray[np.float64],
+    ) -> None:
+        if not (ts_ns.size == machine_idx.size == signal_idx.size == value.size):
+            raise ValueError("SampleColumns: columns of different lengths")
+        self.ts_ns = ts_ns
+        self.machines = tuple(machines)
+        self.machine_idx = machine_idx
+        self.signals = tuple(signals)
+        self.signal_idx = signal_idx
+        self.value = value
+
+    def __len__(self) -> int:
+        return int(self.value.size)
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Sample, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Sample | tuple[Sample, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        i = range(len(self))[index]  # IndexError and negative indices as for a tuple
+        return Sample(
+            int(self.ts_ns[i]),
+            self.machines[self.machine_idx[i]],
+            self.signals[self.signal_idx[i]],
+            float(self.value[i]),
+        )
+
+    def __iter__(self) -> Iterator[Sample]:
+        machines, signals = self.machines, self.signals
+        for ts, m, s, v in zip(
+            self.ts_ns.tolist(),
+            self.machine_idx.tolist(),
+            self.signal_idx.tolist(),
+            self.value.tolist(),
+            strict=True,
+        ):
+            yield Sample(ts, machines[m], signals[s], v)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside
+
+    def __repr__(self) -> str:
+        return f"SampleColumns({len(self)} samples)"
 
 
 class MachineState(enum.IntEnum):
@@ -90,7 +163,7 @@ def _no_ack() -> None:
 class Batch:
     """Samples delivered together; call ``ack()`` once they are committed to storage."""
 
-    samples: tuple[Sample, ...]
+    samples: tuple[Sample, ...] | SampleColumns
     ack: Callable[[], None] = field(default=_no_ack)
 
 

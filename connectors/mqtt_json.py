@@ -3,25 +3,31 @@
 A message is one JSON object; each signal names a dotted field path (``counters.total``). The
 machine is the topic level ``machine_level`` (0-based) when set, else the source's machine.
 ``timestamp_field`` holds epoch milliseconds or an ISO 8601 string; without it samples carry
-the receive time. Whole-message problems raise BadInput (``malformed_json``, ``not_object``,
-``bad_timestamp``, ``no_known_fields``); a bad field is reported and the others still count.
+the receive time. :meth:`JsonDecoder.clean` decodes the common message without a Sample per
+value (:meth:`JsonDecoder.columns` turns a burst of them into columns); any other message goes
+through :meth:`JsonDecoder.decode`. Whole-message problems raise BadInput (``malformed_json``,
+``not_object``, ``bad_timestamp``, ``no_known_fields``); a bad field is reported and the others
+still count.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 
-from connectors.base import BadInput, Sample
+from connectors.base import BadInput, Sample, SampleColumns
 from connectors.specs import MqttSignalSpec
 from connectors.values import UnmappedState, ValueMap, state_codes
 
 _MISSING = object()
+_MAX_EPOCH_MS = (2**63 - 1) // 1_000_000  # beyond: the timestamp in ns overflows int64
+_MAX_FLOAT_INT = 2**1023  # float(int) raises OverflowError from about here on
 # Sample(...) runs the NamedTuple's Python-level __new__; tuple.__new__ builds the same object
 # in C, ~90 ns less per value (4 values a message on the hot path).
 _new = tuple.__new__
@@ -34,6 +40,9 @@ class _Field:
     values: ValueMap
     plain: bool  # no states, scale 1, offset 0: a number passes through as float
     key: str | None  # the key when the path has one level (the common case: no walk)
+
+
+_PLAIN = ValueMap()
 
 
 def parse_timestamp_ns(raw: object) -> int:
@@ -70,6 +79,8 @@ class JsonDecoder:
         self.machine = machine
         self.machine_level = machine_level
         self.timestamp_path = tuple(timestamp_field.split(".")) if timestamp_field else None
+        path = self.timestamp_path or ("",)
+        self._timestamp = _Field("", path, _PLAIN, True, path[0] if len(path) == 1 else None)
         self.fields = tuple(
             _Field(
                 s.name,
@@ -88,6 +99,83 @@ class JsonDecoder:
         if self.machine_level >= len(levels):
             raise BadInput("bad_topic", f"{topic!r} has no level {self.machine_level}")
         return levels[self.machine_level]
+
+    def clean(
+        self, payload: bytes | bytearray, recv_ns: int, topic: Callable[[], str]
+    ) -> tuple[int, str, list[float]] | None:
+        """The common message, decoded without a Sample per value: (ts_ns, machine, values).
+
+        Common means a JSON object carrying every signal, numbers finite, state strings in
+        their map, an integer epoch-ms timestamp (if one is configured). Any other message
+        gives None: :meth:`decode` then decodes it and names its problems, so both paths give
+        the same samples by construction. ``topic()`` is asked for only with a machine level.
+        """
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return None
+        if type(doc) is not dict:
+            return None
+        if self.machine_level is None:
+            machine = self.machine
+        else:
+            try:
+                levels = topic().split("/")
+            except UnicodeDecodeError:
+                return None
+            if self.machine_level >= len(levels):
+                return None
+            machine = levels[self.machine_level]
+        ts_ns = recv_ns
+        if self.timestamp_path is not None:
+            t = self._timestamp
+            raw_ts = doc.get(t.key, _MISSING) if t.key is not None else _get(doc, t.path)
+            if type(raw_ts) is not int or not -_MAX_EPOCH_MS <= raw_ts <= _MAX_EPOCH_MS:
+                return None
+            ts_ns = raw_ts * 1_000_000
+        values: list[float] = []
+        for f in self.fields:
+            raw: Any = doc.get(f.key, _MISSING) if f.key is not None else _get(doc, f.path)
+            kind = type(raw)
+            states = f.values.states
+            if states is not None:
+                if kind is not str or raw not in states:
+                    return None
+                values.append(float(states[raw]))
+                continue
+            if kind is int:
+                if not -_MAX_FLOAT_INT < raw < _MAX_FLOAT_INT:
+                    return None
+                value = float(raw)
+            elif kind is float and math.isfinite(raw):
+                value = raw
+            else:
+                return None
+            values.append(value if f.plain else value * f.values.scale + f.values.offset)
+        return ts_ns, machine, values
+
+    def columns(
+        self, ts_ns: Sequence[int], machines: Sequence[str], values: Sequence[float]
+    ) -> SampleColumns:
+        """Messages gathered from :meth:`clean` (``values`` flat, every signal per message)."""
+        n, fields = len(ts_ns), len(self.fields)
+        if self.machine_level is None:
+            names = [self.machine]
+            machine_idx = np.zeros(n, np.int32)
+        else:
+            index: dict[str, int] = {}
+            machine_idx = np.fromiter(
+                (index.setdefault(m, len(index)) for m in machines), np.int32, n
+            )
+            names = list(index)
+        return SampleColumns(
+            np.repeat(np.array(ts_ns, np.int64), fields),
+            names,
+            np.repeat(machine_idx, fields),
+            [f.signal for f in self.fields],
+            np.tile(np.arange(fields, dtype=np.int32), n),
+            np.array(values, np.float64),
+        )
 
     def decode(
         self, topic: str, payload: bytes | bytearray, recv_ns: int, out: list[Sample]
@@ -117,7 +205,10 @@ class JsonDecoder:
                 continue
             found += 1
             kind = type(raw)
-            if f.plain and (kind is int or (kind is float and math.isfinite(raw))):
+            if f.plain and (
+                (kind is int and -_MAX_FLOAT_INT < raw < _MAX_FLOAT_INT)
+                or (kind is float and math.isfinite(raw))
+            ):
                 out.append(_new(Sample, (ts_ns, machine, f.signal, float(raw))))
                 continue
             states = f.values.states

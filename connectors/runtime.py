@@ -23,6 +23,7 @@ from connectors.base import (
     ConnectError,
     ConnectionState,
     Sample,
+    SampleColumns,
     SourceStatus,
     WriteNotSupported,
 )
@@ -114,15 +115,17 @@ class SupervisedConnector:
             logger.info("source %s: connected", self.name)
         self._tracker.set_state(ConnectionState.connected)
 
-    async def _emit(self, samples: list[Sample], ack: Callable[[], None] | None = None) -> None:
+    async def _emit(
+        self, samples: list[Sample] | SampleColumns, ack: Callable[[], None] | None = None
+    ) -> None:
         """Queue one batch (waits while the queue is full: back-pressure, never a drop)."""
-        if not samples:
+        if not len(samples):
             if ack is not None:
                 ack()
             return
         self._tracker.count_samples(len(samples), samples[-1].ts_ns)
-        batch = Batch(tuple(samples), ack) if ack is not None else Batch(tuple(samples))
-        await self._queue.put(batch)
+        held = samples if isinstance(samples, SampleColumns) else tuple(samples)
+        await self._queue.put(Batch(held, ack) if ack is not None else Batch(held))
 
     # -- the loop ----------------------------------------------------------------------------
     async def _supervise(self) -> None:

@@ -81,7 +81,10 @@ def to_number(raw: object) -> float:
     if isinstance(raw, bool):
         return 1.0 if raw else 0.0
     if isinstance(raw, int | float):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond float's range (JSON allows any length)
+            raise BadInput("not_finite", f"{str(raw)[:20]}... ({len(str(raw))} digits)") from None
     elif isinstance(raw, str):
         try:
             value = float(raw)

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from connectors.base import Sample, SampleColumns
 from edge.logs import event
 from edge.runtime.queue import Item, SampleQueue
 from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable
@@ -25,14 +27,42 @@ logger = logging.getLogger("edge.ingest")
 
 
 def to_arrow(items: Sequence[Item]) -> pa.Table:
-    """Columns of every sample in ``items`` (one pass per column, no per-row DuckDB call)."""
-    samples = [s for item in items for s in item.batch.samples]
+    """Columns of every sample in ``items`` (one pass per column, no per-row DuckDB call).
+
+    Column batches (:class:`SampleColumns`, the MQTT JSON path) go across as arrays, their
+    names taken from the dictionary; sample tuples (the other connectors) are gathered into one
+    more table. The row order between batches does not matter to the store.
+    """
+    tables = []
+    rows: list[Sample] = []
+    for item in items:
+        samples = item.batch.samples
+        if isinstance(samples, SampleColumns):
+            tables.append(_columns_table(samples))
+        else:
+            rows.extend(samples)
+    if rows or not tables:
+        tables.append(
+            pa.Table.from_arrays(
+                [
+                    pa.array([s.ts_ns for s in rows], pa.int64()),
+                    pa.array([s.machine for s in rows], pa.string()),
+                    pa.array([s.signal for s in rows], pa.string()),
+                    pa.array([s.value for s in rows], pa.float64()),
+                ],
+                schema=SAMPLE_SCHEMA,
+            )
+        )
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _columns_table(c: SampleColumns) -> pa.Table:
     return pa.Table.from_arrays(
         [
-            pa.array([s.ts_ns for s in samples], pa.int64()),
-            pa.array([s.machine for s in samples], pa.string()),
-            pa.array([s.signal for s in samples], pa.string()),
-            pa.array([s.value for s in samples], pa.float64()),
+            pa.array(c.ts_ns, pa.int64()),
+            pc.take(pa.array(c.machines, pa.string()), pa.array(c.machine_idx)),
+            pc.take(pa.array(c.signals, pa.string()), pa.array(c.signal_idx)),
+            pa.array(c.value, pa.float64()),
         ],
         schema=SAMPLE_SCHEMA,
     )

@@ -1,0 +1,66 @@
+"""Batches of both shapes (sample tuples, SampleColumns) become one Arrow table for the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from connectors.base import Batch, Sample, SampleColumns
+from edge.runtime.ingest import to_arrow
+from edge.runtime.queue import Item
+from edge.store import SAMPLE_SCHEMA, Store
+
+
+def _columns() -> SampleColumns:
+    return SampleColumns(
+        np.array([10, 10, 20, 20], np.int64),
+        ["m2", "m1"],
+        np.array([0, 0, 1, 1], np.int32),
+        ["count", "state"],
+        np.array([0, 1, 0, 1], np.int32),
+        np.array([5.0, 1.0, 6.0, 2.0]),
+    )
+
+
+def test_sample_columns_read_as_a_sequence_of_samples() -> None:
+    c = _columns()
+    want = (
+        Sample(10, "m2", "count", 5.0),
+        Sample(10, "m2", "state", 1.0),
+        Sample(20, "m1", "count", 6.0),
+        Sample(20, "m1", "state", 2.0),
+    )
+    assert len(c) == 4 and c == want and list(c) == list(want)
+    assert (c[-1], c[1:3]) == (want[-1], want[1:3])
+    with pytest.raises(IndexError):
+        c[4]
+    with pytest.raises(ValueError, match="different lengths"):
+        SampleColumns(c.ts_ns, c.machines, c.machine_idx[:2], c.signals, c.signal_idx, c.value)
+
+
+def test_mixed_batches_become_one_table_the_store_appends(tmp_path: Path) -> None:
+    items = [
+        Item("mqtt", Batch(_columns())),
+        Item("opcua", Batch((Sample(30, "m3", "temp", 7.5),))),
+    ]
+    table = to_arrow(items)
+    assert table.schema == SAMPLE_SCHEMA
+    store = Store(tmp_path)
+    store.open()
+    try:
+        store.append_samples(table)
+        rows = store.con.execute(
+            "SELECT ts_ns, machine, signal, value FROM samples ORDER BY ts_ns, machine, signal"
+        ).fetchall()
+    finally:
+        store.close()
+    assert rows == [
+        (10, "m2", "count", 5.0),
+        (10, "m2", "state", 1.0),
+        (20, "m1", "count", 6.0),
+        (20, "m1", "state", 2.0),
+        (30, "m3", "temp", 7.5),
+    ]
+    assert to_arrow([]).num_rows == 0
