@@ -4,7 +4,8 @@
 load and the same machine:
 
 - MQTT JSON: messages/s through ``MqttConnector`` vs a bare paho subscriber loop, both fed by
-  ``mosquitto_pub -l`` (C) through a private mosquitto (big queue, TCP_NODELAY). Target ≥ 70 %.
+  ``mosquitto_pub -l`` (C) through a private mosquitto (big queue, TCP_NODELAY). Target ≥ 70 %
+  over MQTT 5 (the connector's default); MQTT 3.1.1 (paho's ceiling twice as high) shown beside.
 - Modbus: 500 devices × 30 registers polled at 1 s (15,000 registers/s) — CPU of this process
   (``time.process_time``) must stay under 0.2 core; and one device polled flat out, connector
   vs a bare ``AsyncModbusTcpClient`` read loop (requests/s). Target ≥ 70 %.
@@ -149,7 +150,9 @@ def publish_lines(port: int, topic: str, payloads: Path) -> None:
 # let the C publisher fill the broker's queue for them, come back and drain it. The subscriber
 # is then the bottleneck by construction (a live publisher sharing the 2 cores would cap both
 # at the publisher's rate and make any ratio look like 1.0).
-def bare_paho_rate(port: int, topic: str, payloads: Path, n: int) -> tuple[float, float]:
+def bare_paho_rate(
+    port: int, topic: str, payloads: Path, n: int, version: str = "5"
+) -> tuple[float, float]:
     """(messages/s wall clock, messages per CPU second of this process)."""
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
@@ -170,14 +173,21 @@ def bare_paho_rate(port: int, topic: str, payloads: Path, n: int) -> tuple[float
             done.set()
 
     def session() -> Any:
+        v5 = version == "5"
         client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"bare-{topic}", protocol=paho.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=f"bare-{topic}",
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            clean_session=None if v5 else False,
         )
         client.on_message = on_message
         client.on_subscribe = lambda *a: subscribed.set()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 600
-        client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        if v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 600
+            client.connect("127.0.0.1", port, clean_start=False, properties=props)
+        else:
+            client.connect("127.0.0.1", port)
         client.loop_start()
         return client
 
@@ -196,11 +206,14 @@ def bare_paho_rate(port: int, topic: str, payloads: Path, n: int) -> tuple[float
     return (n - 1) / (got["last"] - got["first"]), (n - 1) / (got["cpu_last"] - got["cpu_first"])
 
 
-async def connector_mqtt_rate(port: int, topic: str, payloads: Path, n: int) -> tuple[float, float]:
+async def connector_mqtt_rate(
+    port: int, topic: str, payloads: Path, n: int, version: str = "5"
+) -> tuple[float, float]:
     spec = MqttSourceSpec(
         machine="bench",
         url=f"mqtt://127.0.0.1:{port}",
         topic=topic,
+        mqtt_version="5" if version == "5" else "3.1.1",
         qos=1,  # persistent session; the messages themselves are QoS 0 (no acks)
         client_id=f"connector-{topic}",
         session_expiry_s=600,
@@ -236,6 +249,12 @@ async def connector_mqtt_rate(port: int, topic: str, payloads: Path, n: int) -> 
 
 
 async def bench_mqtt(smoke: bool) -> bool:
+    """Judged on MQTT 5 (the connector's default); MQTT 3.1.1 printed beside it.
+
+    paho decodes an MQTT 5 PUBLISH's properties into a new ``Properties`` object per message
+    (~16 µs here), so its 3.1.1 ceiling is about twice the MQTT 5 one and the connector's own
+    per-message work weighs twice as much against it.
+    """
     n = 20_000 if smoke else 150_000
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,40 +266,53 @@ async def bench_mqtt(smoke: bool) -> bool:
             "set_tcp_nodelay true\n"
         )
         payloads = mqtt_payload_file(folder, n)
+        results: dict[str, tuple[list[tuple[float, float]], list[tuple[float, float]]]] = {}
         with child(["mosquitto", "-c", str(conf)], port):
-            bare, ours = [], []
-            for i in range(1 if smoke else 7):
-                bare.append(await asyncio.to_thread(bare_paho_rate, port, f"b/{i}", payloads, n))
-                ours.append(await connector_mqtt_rate(port, f"c/{i}", payloads, n))
-    # Other processes load this machine unevenly: judge on the median of the per-pair ratios
-    # (each pair ran back to back), and show every pair so the spread is visible.
-    for k, (b, o) in enumerate(zip(bare, ours, strict=True)):
-        print(
-            f"{'':<22} pair {k}: bare {b[0]:>7,.0f} msg/s {b[1]:>7,.0f} msg/CPU-s | "
-            f"connector {o[0]:>7,.0f} msg/s {o[1]:>7,.0f} msg/CPU-s",
-            flush=True,
+            for version, pairs in (("5", 1 if smoke else 7), ("3.1.1", 1 if smoke else 5)):
+                bare, ours = [], []
+                for i in range(pairs):
+                    topic = f"{version}/{i}"
+                    bare.append(
+                        await asyncio.to_thread(
+                            bare_paho_rate, port, f"b{topic}", payloads, n, version
+                        )
+                    )
+                    ours.append(await connector_mqtt_rate(port, f"c{topic}", payloads, n, version))
+                results[version] = (bare, ours)
+    ok = True
+    for version, (bare, ours) in results.items():
+        # Other processes load this machine unevenly: judge on the median of the per-pair
+        # ratios (each pair ran back to back), and show every pair so the spread is visible.
+        print(f"{'':<22} MQTT {version}{' (judged)' if version == '5' else ' (shown, not judged)'}")
+        for k, (b, o) in enumerate(zip(bare, ours, strict=True)):
+            print(
+                f"{'':<22} pair {k}: bare {b[0]:>7,.0f} msg/s {b[1]:>7,.0f} msg/CPU-s | "
+                f"connector {o[0]:>7,.0f} msg/s {o[1]:>7,.0f} msg/CPU-s",
+                flush=True,
+            )
+        label = "MQTT JSON" if version == "5" else "MQTT 3.1.1 JSON"
+        wall = ratio_row(
+            f"{label} (msg/s)",
+            [o[0] / b[0] for b, o in zip(bare, ours, strict=True)],
+            median(r[0] for r in bare),
+            median(r[0] for r in ours),
+            "msg/s",
+            0.70,
         )
-    ok = ratio_row(
-        "MQTT JSON (msg/s)",
-        [o[0] / b[0] for b, o in zip(bare, ours, strict=True)],
-        median(r[0] for r in bare),
-        median(r[0] for r in ours),
-        "msg/s",
-        0.70,
-    )
-    ok_cpu = ratio_row(
-        "MQTT JSON (msg/CPU-s)",
-        [o[1] / b[1] for b, o in zip(bare, ours, strict=True)],
-        median(r[1] for r in bare),
-        median(r[1] for r in ours),
-        "msg/cpu",
-        0.70,
-    )
-    print(
-        f"{'':<22} = {3 * median(r[0] for r in ours):,.0f} samples/s through the connector "
-        "(3 signals/message); msg/CPU-s counts this process's CPU time only"
-    )
-    ok = ok and ok_cpu
+        cpu = ratio_row(
+            f"{label} (msg/CPU-s)",
+            [o[1] / b[1] for b, o in zip(bare, ours, strict=True)],
+            median(r[1] for r in bare),
+            median(r[1] for r in ours),
+            "msg/cpu",
+            0.70,
+        )
+        print(
+            f"{'':<22} = {3 * median(r[0] for r in ours):,.0f} samples/s through the connector "
+            "(3 signals/message); msg/CPU-s counts this process's CPU time only"
+        )
+        if version == "5":
+            ok = wall and cpu
     return ok
 
 
