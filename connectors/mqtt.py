@@ -234,11 +234,10 @@ class MqttConnector(SupervisedConnector):
 
     async def _handle(self, client: paho.Client, taken: Taken) -> None:
         samples: list[Sample] | SampleColumns = taken.samples
-        bad = taken.bad
         if taken.ts_ns:
             columns = self._json.columns(taken.ts_ns, taken.machines, taken.values)
             samples = [*columns, *samples] if samples else columns
-        for exc in bad:
+        for exc in taken.bad:
             self._bad(exc.reason, exc.detail)
         ack = self._acker(client, taken.acks) if taken.acks else None
         if len(samples):

@@ -140,8 +140,8 @@ class EdgeJobs:
             try:
                 await self._run(name, job)
             finally:
-                took = time.monotonic() - started
-                self._not_before[name] = time.monotonic() + took * (1 / MAX_WRITER_SHARE - 1)
+                ended = time.monotonic()
+                self._not_before[name] = ended + (ended - started) * (1 / MAX_WRITER_SHARE - 1)
                 self._running -= 1
                 async with self._idle:
                     self._idle.notify_all()

@@ -92,11 +92,8 @@ def shifts_ended(calendar: Calendar, after_ns: int, upto_ns: int) -> list[ShiftW
 
 def machine_series(store: Store, machine: str, start_ns: int, end_ns: int) -> dict[str, Series]:
     """The analysed signals of one machine in ``[start_ns, end_ns)`` (telemetry left out)."""
-    where = (
-        "machine = ? AND ts_ns >= ? AND ts_ns < ? "
-        f"AND signal IN ({', '.join('?' * len(ANALYSED_SIGNALS))})"
-    )
-    found = read_series(store.con, where, [machine, start_ns, end_ns, *ANALYSED_SIGNALS])
+    where = "machine = ? AND ts_ns >= ? AND ts_ns < ?"
+    found = read_series(store.con, where, [machine, start_ns, end_ns], signals=ANALYSED_SIGNALS)
     return found.get(machine, {})
 
 

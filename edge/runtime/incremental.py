@@ -80,9 +80,8 @@ Series = dict[str, tuple[I64, np.ndarray]]
 
 
 def _fetch(tx: Transaction, after: int, upto: int) -> dict[str, Series]:
-    signals = ", ".join("?" * len(ANALYSED_SIGNALS))
-    where = f"ingest_id > ? AND ingest_id <= ? AND signal IN ({signals})"
-    return read_series(tx.con, where, [after, upto, *ANALYSED_SIGNALS])
+    where = "ingest_id > ? AND ingest_id <= ?"
+    return read_series(tx.con, where, [after, upto], signals=ANALYSED_SIGNALS)
 
 
 def _baselines(tx: Transaction) -> dict[tuple[str, str], CounterBaseline]:

@@ -168,3 +168,5 @@ def test_read_series_groups_numeric_columns_by_machine_and_signal(store: Store) 
     assert got["m1"]["state"][0].tolist() == [50, 51, 52]
     assert got["m2"]["count"][1].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert read_series(store.con, "ts_ns > ?", [10**9]) == {}
+    only = read_series(store.con, "ts_ns >= ?", [0], signals=["state", "reject"])
+    assert {m: list(s) for m, s in only.items()} == {"m1": ["state"]}
