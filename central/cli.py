@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve the API (uvicorn)")
     run.add_argument("--host", help="default: ATELIER_CENTRAL_HOST or 127.0.0.1")
     run.add_argument("--port", type=int, help="default: ATELIER_CENTRAL_PORT or 8000")
-    run.add_argument("--workers", type=int, help="uvicorn worker processes")
+    run.add_argument(
+        "--workers", type=int, help="worker processes (default: ATELIER_CENTRAL_WORKERS or 1)"
+    )
     run.add_argument("--no-migrate", action="store_true", help="do not migrate at start")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     token = sub.add_parser("create-token", help="create an API token and print it once")
@@ -76,21 +78,17 @@ def _create_token(settings: CentralSettings, role: str, name: str, edge: str | N
 
 
 def _run(settings: CentralSettings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from central.db.migrate import migrate
+    from central.serve import serve
 
     if not args.no_migrate:
         migrate(settings.database_url)  # once, before the workers start
-    uvicorn.run(
-        "central.app:create_app",
-        factory=True,
+    return serve(
         host=args.host or settings.host,
         port=args.port if args.port is not None else settings.port,
         workers=args.workers or settings.workers,
         log_level=settings.log_level.lower(),
     )
-    return 0
 
 
 if __name__ == "__main__":
