@@ -37,6 +37,7 @@ from paho.mqtt.properties import Properties
 
 from connectors.base import BadInput, ConfigurationError, ConnectionState, Sample, SampleColumns
 from connectors.mqtt_bridge import Inbox, Taken
+from connectors.mqtt_client import Client
 from connectors.mqtt_json import JsonDecoder
 from connectors.runtime import SupervisedConnector, logger
 from connectors.sparkplug import SparkplugDecoder, rebirth_request
@@ -86,7 +87,7 @@ class MqttConnector(SupervisedConnector):
     def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> paho.Client:
         spec = self.spec
         protocol = self._protocol
-        client = paho.Client(
+        client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             protocol=protocol,
