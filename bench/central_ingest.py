@@ -66,6 +66,20 @@ class Result:
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
 
 
+def _backends_cpu_s(database: str | None) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving ``database``, by pid (none for SQLite)."""
+    if database is None:
+        return {}
+    out = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if cmdline and cmdline[0].startswith("postgres:") and f" {database} " in cmdline[0]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = proc.cpu_times()
+                out[proc.pid] = t.user + t.system
+    return out
+
+
 def _edge(i: int) -> str:
     return f"bench-{i:02d}"
 
@@ -168,6 +182,15 @@ class Server:
                 counts.append(sum(c.status == psutil.CONN_ESTABLISHED for c in held))
         return sorted(counts)
 
+    def workers_cpu_s(self) -> float:
+        """CPU seconds (user + system) used so far by the worker processes."""
+        total = 0.0
+        for child in psutil.Process(self.proc.pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = child.cpu_times()
+                total += t.user + t.system
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -178,7 +201,7 @@ class Server:
 
 
 async def _post_all(
-    server: Server, tokens: list[str], bodies: list[list[bytes]]
+    server: Server, tokens: list[str], bodies: list[list[bytes]], database: str | None
 ) -> tuple[float, list[float]]:
     """Each edge posts its batches one after the other over its own client and connection,
     as a real edge does (one ``httpx.AsyncClient`` in its sync loop). One client shared by
@@ -226,11 +249,20 @@ async def _post_all(
             )
             for token in tokens
         ]
+        workers_cpu, db_cpu = server.workers_cpu_s(), _backends_cpu_s(database)
         start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(edge(i, c) for i, c in enumerate(clients)))
         wall = time.perf_counter() - start
+        workers_cpu = server.workers_cpu_s() - workers_cpu
+        db_after = _backends_cpu_s(database)
+    db = sum(t - db_cpu.get(pid, 0.0) for pid, t in db_after.items())
     print(
-        f"   client CPU {time.process_time() - cpu:.1f} s over {wall:.1f} s wall,"
+        f"   CPU: workers {workers_cpu:.1f} s"
+        + (f", PostgreSQL backends {db:.1f} s" if database else "")
+        + f", client {time.process_time() - cpu:.1f} s; load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"   {wall:.1f} s wall,"
         f" {resent} batches resent after a closed keep-alive connection,"
         f" edges' connections per worker {'/'.join(map(str, split))}"
     )
@@ -290,13 +322,15 @@ def _ceiling_pg(dsn: str, chunks: list[list[Row]], connections: int = 2) -> floa
     return sum(len(c) for c in chunks) / (time.perf_counter() - start)
 
 
-def run_backend(name: str, url: str, args: argparse.Namespace, ceiling: object) -> Result:
+def run_backend(
+    name: str, url: str, args: argparse.Namespace, ceiling: object, database: str | None = None
+) -> Result:
     tokens = _prepare(url, args.edges)
     bodies = [_batches(i, args.batches, args.size) for i in range(args.edges)]
     server = Server(url, args.workers)
     try:
         server.wait()
-        seconds, latencies = asyncio.run(_post_all(server, tokens, bodies))
+        seconds, latencies = asyncio.run(_post_all(server, tokens, bodies, database))
     finally:
         server.stop()
     chunks = _ceiling_rows(args.batches, args.size, args.edges)
@@ -363,7 +397,9 @@ def _postgresql(args: argparse.Namespace) -> Result | None:
         return None
     url, dsn, name = pg
     try:
-        return run_backend("postgresql", url, args, lambda chunks: _ceiling_pg(dsn, chunks))
+        return run_backend(
+            "postgresql", url, args, lambda chunks: _ceiling_pg(dsn, chunks), database=name
+        )
     finally:
         _drop_pg(name)
 

@@ -35,7 +35,7 @@ from central.db.tables import (
     UTCDateTime,
     WorkOrder,
 )
-from central.services import apply_quality
+from central.services import apply_production_pg, apply_quality
 from central.services.alerts import raise_alerts
 from central.services.declarations import apply_declarations
 from central.services.sql import dialect_insert
@@ -117,8 +117,7 @@ def _orders(conn: Connection, numbers: Iterable[str | None]) -> dict[str, Any]:
 
 
 def _production(ctx: Context, records: list[ProductionRecord]) -> None:
-    orders = _orders(ctx.conn, (r.body.work_order for r in records))
-    agg: dict[tuple[str | None, str, str | None], list[Any]] = {}
+    agg: apply_production_pg.Merged = {}
     for r in records:
         b = r.body
         key = (b.work_order, b.machine, b.lot)
@@ -133,6 +132,13 @@ def _production(ctx: Context, records: list[ProductionRecord]) -> None:
             a[3] = min(a[3], b.period_start)
             a[4] = max(a[4], b.period_end)
             a[5] = r.seq
+    if ctx.conn.dialect.name == "postgresql":
+        named = apply_production_pg.book_production(ctx.conn, ctx.edge_id, agg, ctx.now)
+        if any(status == "released" for _wo, status in named):
+            ctx.dispatch_changed = True
+        _unknown_orders(ctx, [wo for wo, status in named if status is None])
+        return
+    orders = _orders(ctx.conn, (wo for wo, _m, _l in agg))
     ctx.conn.execute(
         dialect_insert(ctx.conn, ProductionLog),
         [
@@ -151,7 +157,10 @@ def _production(ctx: Context, records: list[ProductionRecord]) -> None:
         ],
     )
     _book_production(ctx, orders, agg)
-    unknown = sorted({wo for (wo, _m, _l) in agg if wo is not None and wo not in orders})
+    _unknown_orders(ctx, [wo for (wo, _m, _l) in agg if wo is not None and wo not in orders])
+
+
+def _unknown_orders(ctx: Context, numbers: Iterable[str]) -> None:
     raise_alerts(
         ctx.conn,
         ctx.now,
@@ -162,7 +171,7 @@ def _production(ctx: Context, records: list[ProductionRecord]) -> None:
                 wo,
                 f"edge {ctx.edge_id} reported production for unknown work order {wo}",
             )
-            for wo in unknown
+            for wo in sorted(set(numbers))
         ],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -357,3 +358,71 @@ async def test_long_poll_sees_a_change_made_by_another_worker(
         s.commit()
     r = await asyncio.wait_for(poll, timeout=10)
     assert r.status_code == 200 and r.json()["version"] == d["version"] + 1
+
+
+def _made(seq: int, wo: str | None, good: int, start_s: int, lot: str | None = None) -> Any:
+    start = NOW + timedelta(seconds=start_s)
+    end = start + timedelta(seconds=10)
+    fields = {"work_order": wo, "machine": "press-01", "good": good, "scrap": 1, "lot": lot}
+    return record(seq, "production", period_start=start, period_end=end, **fields)
+
+
+async def test_production_of_several_orders_lots_and_unknown_orders_in_one_batch(
+    client, planner, edge_auth
+) -> None:
+    await seed(client, planner)
+    await work_order(client, planner, "WO-1")
+    await work_order(client, planner, "WO-2", release=False)
+    url = f"/api/v1/edges/{EDGE}/dispatch"
+    before = await ok(await client.get(url, headers=edge_auth))
+    batch = [
+        _made(1, "WO-1", 5, start_s=100),
+        _made(2, "WO-1", 7, start_s=40, lot="HEAT-9"),  # earlier period, own lot
+        _made(3, "WO-2", 3, start_s=60, lot=""),  # empty lot: the order's number
+        _made(4, "WO-X", 9, start_s=0),  # unknown order: counted, alerted, not booked
+        _made(5, None, 4, start_s=0),  # no order: counted only
+        _made(6, "WO-1", 0, start_s=20),  # scrap only: starts earlier, no stock move
+    ]
+    assert (await post(client, edge_auth, batch))["accepted"] == 6
+    one = await ok(await client.get("/api/v1/work-orders/WO-1", headers=planner))
+    assert (one["qty_good"], one["qty_scrap"], one["status"]) == (12, 3, "in_progress")
+    assert one["started_at"] == (NOW + timedelta(seconds=20)).isoformat().replace("+00:00", "Z")
+    two = await ok(await client.get("/api/v1/work-orders/WO-2", headers=planner))
+    assert (two["qty_good"], two["qty_scrap"], two["status"]) == (3, 1, "draft")
+    stock = await ok(await client.get("/api/v1/stock?item=BRACKET", headers=planner))
+    assert sorted((s["lot"], s["qty"]) for s in stock) == [
+        ("HEAT-9", 7),
+        ("WO-1", 5),
+        ("WO-2", 3),
+    ]
+    moves = _totals(
+        await ok(await client.get("/api/v1/work-orders/WO-1/genealogy", headers=planner))
+    )
+    assert moves == {("BRACKET", "HEAT-9", "produce"): 7, ("BRACKET", "WO-1", "produce"): 5}
+    alerts = await ok(await client.get("/api/v1/alerts", headers=planner))
+    assert [a["key"] for a in alerts if a["kind"] == "unknown_work_order"] == [
+        "unknown_work_order:WO-X"
+    ]
+    after = await ok(await client.get(url, headers=edge_auth))
+    assert after["version"] > before["version"]  # WO-1 started
+    await post(client, edge_auth, batch)  # a replay changes nothing
+    assert await ok(await client.get("/api/v1/work-orders/WO-1", headers=planner)) == one
+
+
+async def test_ack_moves_through_overlapping_and_gapped_batches(client, planner, edge_auth) -> None:
+    await seed(client, planner)
+    await work_order(client, planner, "WO-1")
+
+    async def ack(*seqs: int) -> tuple[int, int, int]:
+        a = await post(client, edge_auth, [production(s) for s in seqs])
+        return a["acked_through"], a["accepted"], a["duplicates"]
+
+    assert await ack(*range(1, 11)) == (10, 10, 0)
+    assert await ack(*range(5, 16), 18, 19, 20) == (15, 8, 6)  # overlaps the ack, one gap
+    assert await ack(17, 16) == (20, 2, 0)  # fills the gap: 18..20 were stored before
+    assert await ack(*range(25, 31)) == (20, 6, 0)
+    assert await ack(2, 3, 21, 22, 23) == (23, 3, 2)
+    # the run that continues the ack is not the batch's first; 25..30 were stored before
+    assert await ack(1, 2, 24, 31, 32, 40) == (32, 4, 2)
+    wo = await ok(await client.get("/api/v1/work-orders/WO-1", headers=planner))
+    assert wo["qty_good"] == 10 * 33  # seqs 1..32 and 40, each once
