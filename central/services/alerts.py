@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from central.db.tables import Alert
-from central.services.sql import dialect_insert
+from central.services.sql import dialect_insert, insert_rows
 
 AlertSpec = tuple[str, str, str | None, str]  # key, kind, subject, message
 
@@ -16,7 +16,10 @@ AlertSpec = tuple[str, str, str | None, str]  # key, kind, subject, message
 def raise_alerts(
     conn: Connection, now: datetime, alerts: Iterable[AlertSpec], severity: str = "warning"
 ) -> None:
-    """Open (or re-open, or refresh the message of) one alert per key."""
+    """Open (or re-open, or refresh the message of) one alert per key; of several alerts
+    with one key, the last in sorted order gives the message."""
+    # one row per key: a single INSERT … ON CONFLICT DO UPDATE may not touch a row twice
+    latest = {spec[0]: spec for spec in sorted(set(alerts))}
     rows = [
         {
             "key": key,
@@ -28,7 +31,7 @@ def raise_alerts(
             "updated_at": now,
             "resolved_at": None,
         }
-        for key, kind, subject, message in sorted(set(alerts))
+        for key, kind, subject, message in latest.values()
     ]
     if not rows:
         return
@@ -42,7 +45,7 @@ def raise_alerts(
             "resolved_at": None,
         },
     )
-    conn.execute(stmt, rows)
+    insert_rows(conn, stmt, rows)
 
 
 def resolve_missing(conn: Connection, now: datetime, kind: str, still: Collection[str]) -> int:

@@ -38,7 +38,7 @@ from central.db.tables import (
 from central.services import apply_production_pg, apply_quality
 from central.services.alerts import raise_alerts
 from central.services.declarations import apply_declarations
-from central.services.sql import dialect_insert
+from central.services.sql import dialect_insert, insert_rows
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _hello(ctx: Context, records: list[HelloRecord]) -> None:
             }
             for m in sorted(machines.values(), key=lambda m: m.id)
         ]
-        ctx.conn.execute(stmt, rows)
+        insert_rows(ctx.conn, stmt, rows)
     ctx.dispatch_changed = True
 
 
@@ -218,7 +218,7 @@ def _book_production(ctx: Context, orders: dict[str, Any], agg: dict[Any, list[A
         )
         ctx.dispatch_changed = True
     if moves:
-        ctx.conn.execute(dialect_insert(ctx.conn, StockMove), moves)
+        insert_rows(ctx.conn, dialect_insert(ctx.conn, StockMove), moves)
         upsert_stock(ctx.conn, stock, ctx.now)
 
 
@@ -247,7 +247,7 @@ def upsert_stock(conn: Connection, deltas: dict[tuple[str, str], float], now: da
         {"item": item, "lot": lot, "qty": qty, "updated_at": now}
         for (item, lot), qty in sorted(deltas.items())
     ]
-    conn.execute(stmt, rows)
+    insert_rows(conn, stmt, rows)
 
 
 def _consumption(ctx: Context, records: list[ConsumptionRecord]) -> None:
@@ -258,7 +258,7 @@ def _consumption(ctx: Context, records: list[ConsumptionRecord]) -> None:
         lot = b.lot or ""
         stock[(b.item, lot)] -= b.qty
         moves.append(_move(ctx, b.item, lot, -b.qty, "consume", b.work_order, r.seq, r.ts))
-    ctx.conn.execute(dialect_insert(ctx.conn, StockMove), moves)
+    insert_rows(ctx.conn, dialect_insert(ctx.conn, StockMove), moves)
     upsert_stock(ctx.conn, stock, ctx.now)
 
 
@@ -288,7 +288,7 @@ def _stops(ctx: Context, records: list[StopRecord]) -> None:
             "seq": stmt.excluded.seq,
         },
     )
-    ctx.conn.execute(stmt, [merged[k] for k in sorted(merged)])
+    insert_rows(ctx.conn, stmt, [merged[k] for k in sorted(merged)])
 
 
 def _oee(ctx: Context, records: list[OeeRecord]) -> None:
@@ -306,4 +306,4 @@ def _oee(ctx: Context, records: list[OeeRecord]) -> None:
         set_={c: stmt.excluded[c] for c in sorted(columns)},
         where=OeeReport.seq < stmt.excluded.seq,  # a replayed older report never wins
     )
-    ctx.conn.execute(stmt, [latest[k] for k in sorted(latest)])
+    insert_rows(ctx.conn, stmt, [latest[k] for k in sorted(latest)])

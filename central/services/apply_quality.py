@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 from central.contract import QualityBody, QualityRecord
 from central.db.tables import NonConformity, QualityResult, QualitySpec, WorkOrder
 from central.services.alerts import raise_alerts
-from central.services.sql import dialect_insert
+from central.services.sql import dialect_insert, insert_rows
 
 Limits = tuple[float | None, float | None]
 SpecKey = tuple[str, str | None, str]
@@ -88,9 +88,9 @@ def apply_quality(
                     f"limits [{j.limits[0]}, {j.limits[1]}]",
                 )
             )
-    conn.execute(dialect_insert(conn, QualityResult), results)
+    insert_rows(conn, dialect_insert(conn, QualityResult), results)
     if ncs:
-        conn.execute(dialect_insert(conn, NonConformity), ncs)
+        insert_rows(conn, dialect_insert(conn, NonConformity), ncs)
         raise_alerts(conn, now, alerts, severity="critical")
 
 

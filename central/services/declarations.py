@@ -17,7 +17,7 @@ from central.contract import DeclarationRecord
 from central.db.tables import Declaration, WorkOrder
 from central.errors import Conflict
 from central.lifecycle import Action, Status, transition
-from central.services.sql import dialect_insert
+from central.services.sql import dialect_insert, insert_rows
 
 ACTIONS = {
     "start_order": Action.START,
@@ -53,7 +53,7 @@ def apply_declarations(
             scrap[b.work_order] = scrap.get(b.work_order, 0.0) + b.qty
             applied = True
         rows.append(_row(edge_id, r, applied))
-    conn.execute(dialect_insert(conn, Declaration), rows)
+    insert_rows(conn, dialect_insert(conn, Declaration), rows)
     _write(conn, changed, scrap, now)
     return bool(changed)
 

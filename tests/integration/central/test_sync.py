@@ -426,3 +426,21 @@ async def test_ack_moves_through_overlapping_and_gapped_batches(client, planner,
     assert await ack(1, 2, 24, 31, 32, 40) == (32, 4, 2)
     wo = await ok(await client.get("/api/v1/work-orders/WO-1", headers=planner))
     assert wo["qty_good"] == 10 * 33  # seqs 1..32 and 40, each once
+
+
+async def test_two_values_outside_the_limits_in_one_batch_raise_one_alert(
+    client, planner, edge_auth
+) -> None:
+    await seed(client, planner)
+    await work_order(client, planner, "WO-1")
+    width = {"characteristic": "width", "work_order": "WO-1"}
+    await post(
+        client,
+        edge_auth,
+        [record(1, "quality", value=10.8, **width), record(2, "quality", value=9.1, **width)],
+    )
+    alerts = await ok(await client.get("/api/v1/alerts?kind=nonconformity", headers=planner))
+    assert [a["key"] for a in alerts] == ["nonconformity:WO-1:width"]
+    assert "9.1" in alerts[0]["message"]  # of one key's messages, the last in sorted order
+    ncs = await ok(await client.get("/api/v1/nonconformities?work_order=WO-1", headers=planner))
+    assert sorted(n["value"] for n in ncs) == [9.1, 10.8]
