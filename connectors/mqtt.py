@@ -124,14 +124,17 @@ class MqttConnector(SupervisedConnector):
             loop.call_soon_threadsafe(self._down, f"disconnected: {rc}")
 
         put, max_bytes, clock = inbox.put, spec.max_payload_bytes, time.time_ns
-        json = spec.format == "json"
+        clean = self._json.clean if spec.format == "json" else None
 
         def on_message(c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
             ack = (self._generation, message.mid) if message.qos == 1 else None
+            payload = message.payload
             recv_ns = clock()  # receive time, wall clock
-            if json and len(message.payload) <= max_bytes:
-                put([], ack, [], message, recv_ns)  # decoded with its burst (_handle)
-                return
+            if clean is not None and len(payload) <= max_bytes:
+                values = clean(payload, recv_ns, lambda: message.topic)
+                if values is not None:  # the common message: no Sample per value
+                    put([], ack, [], values)
+                    return
             samples: list[Sample] = []
             bad = self._decode(c, message, recv_ns, samples)
             put(samples, ack, bad)
@@ -232,15 +235,9 @@ class MqttConnector(SupervisedConnector):
 
     async def _handle(self, client: paho.Client, taken: Taken) -> None:
         samples: list[Sample] | SampleColumns = taken.samples
-        if taken.raw:
-            raw, raw_ns = taken.raw, taken.raw_ns
-            columns, rest = self._json.decode_burst(
-                [m.payload for m in raw], raw_ns, lambda i: raw[i].topic
-            )
-            for i in rest:  # what only decode() takes, with the problems it names
-                taken.bad.extend(self._decode(client, raw[i], raw_ns[i], taken.samples))
-            if columns is not None:
-                samples = [*columns, *taken.samples] if taken.samples else columns
+        if taken.ts_ns:
+            columns = self._json.columns(taken.ts_ns, taken.machines, taken.values)
+            samples = [*columns, *samples] if samples else columns
         for exc in taken.bad:
             self._bad(exc.reason, exc.detail)
         ack = self._acker(client, taken.acks) if taken.acks else None

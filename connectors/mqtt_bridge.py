@@ -1,11 +1,11 @@
 """Thread -> asyncio hand-over for paho's network thread, bounded, with back-pressure.
 
 paho runs its network loop in its own thread (``loop_start``); messages are decoded right there
-in ``on_message`` — except JSON messages, which the event loop decodes a burst at a time with
-Arrow's JSON reader (C++, GIL released) — and appended to an :class:`Inbox` with their
-acknowledgement ids. (Decoding bursts in the event loop *in Python* made the two threads
-contend for the GIL: -25 % messages per CPU second in bench/connectors.py; Arrow's reader takes
-that work off the GIL instead.) The event loop is woken once per burst
+in ``on_message`` — the common JSON message into plain values that the event loop turns into
+columns for the whole burst at once, any other into samples and problems — and appended to an
+:class:`Inbox` with their acknowledgement ids. All per-message Python work stays in paho's
+thread: decoding bursts in the event loop instead made the two threads contend for the GIL
+(-25 % messages per CPU second in bench/connectors.py). The event loop is woken once per burst
 (``loop.call_soon_threadsafe``), not per message, and takes everything at once. When the inbox holds
 ``capacity`` messages, ``put`` *waits* — paho stops reading its socket; TCP and the broker's
 inflight window hold the rest. Nothing is dropped.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from connectors.base import BadInput, Sample
 
@@ -26,9 +25,10 @@ class Taken:
     samples: list[Sample] = field(default_factory=list)
     acks: list[tuple[int, int]] = field(default_factory=list)  # (connection generation, mid)
     bad: list[BadInput] = field(default_factory=list)
-    # JSON messages not decoded yet (paho's MQTTMessage) and their receive times
-    raw: list[Any] = field(default_factory=list)
-    raw_ns: list[int] = field(default_factory=list)
+    # the clean JSON messages, as columns to be: one ts and machine each, values flat
+    ts_ns: list[int] = field(default_factory=list)
+    machines: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
     messages: int = 0
 
 
@@ -49,12 +49,10 @@ class Inbox:
         samples: list[Sample],
         ack: tuple[int, int] | None,
         bad: list[BadInput],
-        raw: Any = None,
-        raw_ns: int = 0,
+        clean: tuple[int, str, list[float]] | None = None,
     ) -> None:
-        """One message's results — its samples and problems, or the message itself (``raw``,
-        received at ``raw_ns``) for the loop to decode; called from paho's thread, blocks while
-        the inbox is full."""
+        """One message's results — its samples and problems, or its ``clean`` values (JSON);
+        called from paho's thread, blocks while the inbox is full."""
         while True:
             with self._lock:
                 if self._closed:
@@ -68,9 +66,10 @@ class Inbox:
                         pending.acks.append(ack)
                     if bad:
                         pending.bad.extend(bad)
-                    if raw is not None:
-                        pending.raw.append(raw)
-                        pending.raw_ns.append(raw_ns)
+                    if clean is not None:
+                        pending.ts_ns.append(clean[0])
+                        pending.machines.append(clean[1])
+                        pending.values.extend(clean[2])
                     wake = not self._wake_pending
                     self._wake_pending = True
                     break

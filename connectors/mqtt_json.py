@@ -3,12 +3,11 @@
 A message is one JSON object; each signal names a dotted field path (``counters.total``). The
 machine is the topic level ``machine_level`` (0-based) when set, else the source's machine.
 ``timestamp_field`` holds epoch milliseconds or an ISO 8601 string; without it samples carry
-the receive time. :meth:`JsonDecoder.decode_burst` turns a burst of messages into columns with
-no Sample per value: all at once through Arrow's JSON reader (C++, without the GIL) when the
-burst is clean, else message by message through :meth:`JsonDecoder.clean`; what neither takes
-goes through :meth:`JsonDecoder.decode`, which names its problems. Whole-message problems
-raise BadInput (``malformed_json``, ``not_object``, ``bad_timestamp``, ``no_known_fields``); a
-bad field is reported and the others still count.
+the receive time. :meth:`JsonDecoder.clean` decodes the common message without a Sample per
+value (:meth:`JsonDecoder.columns` turns a burst of them into columns); any other message goes
+through :meth:`JsonDecoder.decode`. Whole-message problems raise BadInput (``malformed_json``,
+``not_object``, ``bad_timestamp``, ``no_known_fields``); a bad field is reported and the others
+still count.
 """
 
 from __future__ import annotations
@@ -21,10 +20,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pj
-from numpy.typing import NDArray
 
 from connectors.base import BadInput, Sample, SampleColumns
 from connectors.specs import MqttSignalSpec
@@ -48,35 +43,6 @@ class _Field:
 
 
 _PLAIN = ValueMap()
-_BULK_READ = pj.ReadOptions(use_threads=False, block_size=1 << 24)
-
-
-def _bulk_options(
-    timestamp: tuple[str, ...] | None, fields: Sequence[_Field]
-) -> pj.ParseOptions | None:
-    """The Arrow schema of the fields read (nested structs for dotted paths), or None when two
-    paths collide (one inside the other, or one field read as two types): no bulk reading."""
-    leaves: dict[tuple[str, ...], pa.DataType] = {}
-    wanted = [(f.path, pa.float64() if f.values.states is None else pa.string()) for f in fields]
-    if timestamp is not None:
-        wanted.append((timestamp, pa.int64()))
-    for path, kind in wanted:
-        if leaves.setdefault(path, kind) != kind:
-            return None
-    paths = list(leaves)
-    if any(a != b and a == b[: len(a)] for a in paths for b in paths):
-        return None
-
-    def struct(prefix: tuple[str, ...]) -> list[pa.Field]:
-        names = dict.fromkeys(p[len(prefix)] for p in paths if p[: len(prefix)] == prefix)
-        return [
-            pa.field(name, leaves.get((*prefix, name)) or pa.struct(struct((*prefix, name))))
-            for name in names
-        ]
-
-    return pj.ParseOptions(
-        explicit_schema=pa.schema(struct(())), unexpected_field_behavior="ignore"
-    )
 
 
 def parse_timestamp_ns(raw: object) -> int:
@@ -125,7 +91,6 @@ class JsonDecoder:
             )
             for s in signals
         )
-        self._bulk = _bulk_options(self.timestamp_path, self.fields)
 
     def machine_of(self, topic: str) -> str:
         if self.machine_level is None:
@@ -189,122 +154,8 @@ class JsonDecoder:
             values.append(value if f.plain else value * f.values.scale + f.values.offset)
         return ts_ns, machine, values
 
-    def decode_burst(
-        self,
-        payloads: Sequence[bytes | bytearray],
-        recv_ns: Sequence[int],
-        topic_of: Callable[[int], str],
-    ) -> tuple[SampleColumns | None, list[int]]:
-        """Columns of the burst's clean messages, and the indices of the others (for
-        :meth:`decode`, in order). The same samples as :meth:`decode` one message at a time."""
-        n = len(payloads)
-        bulk = self._read_bulk(payloads, recv_ns)
-        ts: NDArray[np.int64] | list[int] = []
-        machines: list[str] = []
-        values: NDArray[np.float64] | list[float] = []
-        if bulk is not None:
-            ok, ts_all, values_all = bulk
-            if self.machine_level is not None:
-                for i in np.flatnonzero(ok).tolist():
-                    try:
-                        levels = topic_of(i).split("/")
-                    except UnicodeDecodeError:
-                        levels = []
-                    if self.machine_level < len(levels):
-                        machines.append(levels[self.machine_level])
-                    else:
-                        ok[i] = False
-            ts, values = ts_all[ok], values_all[ok].ravel()
-            others = np.flatnonzero(~ok).tolist()
-        else:
-            others = list(range(n))
-        rest: list[int] = []
-        more_ts: list[int] = []
-        more_values: list[float] = []
-        for i in others:
-            got = self.clean(payloads[i], recv_ns[i], lambda i=i: topic_of(i))  # type: ignore[misc]
-            if got is None:
-                rest.append(i)
-                continue
-            more_ts.append(got[0])
-            machines.append(got[1])
-            more_values.extend(got[2])
-        if more_ts:
-            ts = np.concatenate([np.asarray(ts, np.int64), np.asarray(more_ts, np.int64)])
-            values = np.concatenate([np.asarray(values, np.float64), more_values])
-        if len(ts) == 0:
-            return None, rest
-        return self.columns(ts, machines, values), rest
-
-    def _read_bulk(
-        self, payloads: Sequence[bytes | bytearray], recv_ns: Sequence[int]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.float64]] | None:
-        """(clean?, ts_ns, values[n, fields]) for the burst, read as one newline-delimited JSON
-        document; None when Arrow cannot read it as a whole (then message by message).
-
-        Arrow's reader is laxer than JSON (and orjson, which decode() uses): it reads NaN and
-        Infinity and passes invalid UTF-8 through, and it would read two objects from one
-        payload; such bursts, and payloads that are not one line starting with ``{``, are left
-        to clean() and decode(), so both paths give the same samples.
-        """
-        if self._bulk is None or not payloads:
-            return None
-        n = len(payloads)
-        buf = b"\n".join(payloads)
-        lines: list[int] | None = None  # None: every payload is a line
-        if not (buf[:1] == b"{" and buf.count(b"\n") == n - 1 == buf.count(b"\n{")) or (
-            b"\r" in buf
-        ):
-            lines = [i for i, p in enumerate(payloads) if p[:1] == b"{" and not _has_newline(p)]
-            if not lines:
-                return None
-            buf = b"\n".join([payloads[i] for i in lines])
-        if b"NaN" in buf or b"Infinity" in buf:
-            return None
-        try:
-            buf.decode()
-            table = pj.read_json(pa.py_buffer(buf), _BULK_READ, self._bulk)
-        except (UnicodeDecodeError, pa.ArrowInvalid):
-            return None
-        m = table.num_rows
-        if m != (n if lines is None else len(lines)):
-            return None
-        ok = np.ones(m, np.bool_)
-        values = np.empty((m, len(self.fields)), np.float64)
-        for j, f in enumerate(self.fields):
-            column = _column(table, f.path)
-            states = f.values.states
-            if states is None:
-                raw = column.to_numpy()  # nulls (missing, null) read as NaN
-                ok &= np.abs(raw) < _MAX_FLOAT_INT  # False for NaN too
-                values[:, j] = raw if f.plain else raw * f.values.scale + f.values.offset
-            else:
-                keys = list(states)
-                found = pc.index_in(column, value_set=pa.array(keys, pa.string()))
-                ok &= found.is_valid().to_numpy()
-                codes = np.array([states[k] for k in keys], np.float64)
-                values[:, j] = codes[pc.fill_null(found, 0).to_numpy()]
-        if self.timestamp_path is None:
-            ts = np.asarray(recv_ns, np.int64)
-            ts = ts if lines is None else ts[lines]
-        else:
-            column = _column(table, self.timestamp_path)
-            ts = pc.fill_null(column, 0).to_numpy()
-            ok &= column.is_valid().to_numpy() & (np.abs(ts) <= _MAX_EPOCH_MS)
-            ts = ts * 1_000_000
-        if lines is None:
-            return ok, ts, values
-        every_ok = np.zeros(n, np.bool_)
-        every_ts = np.zeros(n, np.int64)
-        every_values = np.zeros((n, len(self.fields)), np.float64)
-        every_ok[lines], every_ts[lines], every_values[lines] = ok, ts, values
-        return every_ok, every_ts, every_values
-
     def columns(
-        self,
-        ts_ns: Sequence[int] | NDArray[np.int64],
-        machines: Sequence[str],
-        values: Sequence[float] | NDArray[np.float64],
+        self, ts_ns: Sequence[int], machines: Sequence[str], values: Sequence[float]
     ) -> SampleColumns:
         """Messages gathered from :meth:`clean` (``values`` flat, every signal per message)."""
         n, fields = len(ts_ns), len(self.fields)
@@ -374,17 +225,6 @@ class JsonDecoder:
         if not found:
             raise BadInput("no_known_fields", topic)
         return bad
-
-
-def _has_newline(payload: bytes | bytearray) -> bool:
-    return b"\n" in payload or b"\r" in payload
-
-
-def _column(table: pa.Table, path: tuple[str, ...]) -> pa.ChunkedArray:
-    column = table.column(path[0])
-    for key in path[1:]:
-        column = pc.struct_field(column, key)  # null where the parent object is missing
-    return column
 
 
 def _get(doc: dict[str, Any], path: tuple[str, ...]) -> object:

@@ -87,21 +87,28 @@ def test_timestamps() -> None:
             parse_timestamp_ns(bad)
 
 
-# -- decode_burst: a burst as columns (Arrow's reader, else clean()), exactly as decode() -------
+# -- clean + columns: the common message without a Sample per value, exactly as decode() ------
 def _burst(
     d: JsonDecoder, topics: list[str], payloads: list[bytes], recv: list[int]
 ) -> tuple[list[Sample], list[tuple[str, str]], int]:
-    """A burst as the connector takes it: decode_burst(), then decode() for what it leaves."""
-    columns, rest = d.decode_burst(payloads, recv, lambda i: topics[i])
-    out: list[Sample] = []
+    """Each message as the connector takes it: clean() if it can, else decode()."""
+    ts: list[int] = []
+    machines: list[str] = []
+    values: list[float] = []
+    rest: list[Sample] = []
     bad: list[tuple[str, str]] = []
-    for i in rest:
+    for topic, payload, t in zip(topics, payloads, recv, strict=True):
+        got = d.clean(payload, t, lambda topic=topic: topic)  # type: ignore[misc]
+        if got is not None:
+            ts.append(got[0])
+            machines.append(got[1])
+            values.extend(got[2])
+            continue
         try:
-            bad.extend((b.reason, b.detail) for b in d.decode(topics[i], payloads[i], recv[i], out))
+            bad.extend((b.reason, b.detail) for b in d.decode(topic, payload, t, rest))
         except BadInput as exc:
             bad.append((exc.reason, exc.detail))
-    in_columns = [] if columns is None else list(columns)
-    return [*in_columns, *out], bad, len(payloads) - len(rest)
+    return [*d.columns(ts, machines, values), *rest], bad, len(ts)
 
 
 def _one_by_one(
@@ -131,24 +138,9 @@ def test_clean_messages_become_columns_equal_to_what_decode_gives() -> None:
         for i in range(50)
     ]
     recv = list(range(50))
-    one_by_one: list[int] = []
-    clean = d.clean
-    d.clean = lambda p, *a: one_by_one.append(1) or clean(p, *a)  # type: ignore[method-assign]
-    samples, bad, in_columns = _burst(d, topics, payloads, recv)
-    assert in_columns == 50 and not one_by_one  # the whole burst read by Arrow at once
+    samples, bad, clean = _burst(d, topics, payloads, recv)
+    assert clean == 50  # every message took the column path
     assert (samples, bad) == _one_by_one(d, topics, payloads, recv)
-    # a message missing a signal, one pretty-printed: only they leave Arrow's path
-    payloads[7] = b'{"ts": 1, "counters": {"total": 3}, "status": "RUN", "t": 1.5}'
-    payloads[8] = b'{"ts": 1,\n "counters": {"total": 3, "reject": 0}, "status": "RUN", "t": 1}'
-    want_samples, want_bad = _one_by_one(d, topics, payloads, recv)
-    samples, bad, in_columns = _burst(d, topics, payloads, recv)
-    assert (sorted(samples), bad) == (sorted(want_samples), want_bad)  # order: columns first
-    assert in_columns == 49 and len(one_by_one) == 2  # 7 (decode names it) and 8 (clean)
-    payloads[9] = b'{"ts": 1, "counters": {"total": NaN, "reject": 0}, "status": "RUN", "t": 1}'
-    want_samples, want_bad = _one_by_one(d, topics, payloads, recv)
-    samples, bad, in_columns = _burst(d, topics, payloads, recv)
-    assert (sorted(samples), bad) == (sorted(want_samples), want_bad)
-    assert len(one_by_one) == 2 + 50  # Arrow would read NaN: the burst goes one by one
     columns = d.columns([1, 2], ["oven-01", "oven-02"], [1.0, 2.0, 3.0, 4.0] * 2)
     assert isinstance(columns, SampleColumns) and len(columns) == 8
     assert columns[-1] == Sample(2, "oven-02", "temp", 4.0)
