@@ -1,8 +1,10 @@
 """Engine and session factory for SQLite (default) and PostgreSQL (psycopg 3).
 
-A sync engine: FastAPI runs sync routes in its threadpool, SQLAlchemy's sync psycopg path
-batches ``executemany`` inserts ("insertmanyvalues"), and the code stays plain. Only the
-long-poll route is async; it touches the database through the threadpool.
+A sync engine: FastAPI runs sync routes in its threadpool and the code stays plain. On
+psycopg 3, SQLAlchemy batches many-row inserts into multi-row statements ("insertmanyvalues")
+only for ``INSERT ... RETURNING``; plain ``executemany`` runs one prepared statement per row,
+so many-row inserts go through :func:`central.services.sql.insert_rows`. Only the long-poll
+route is async; it touches the database through the threadpool.
 """
 
 from __future__ import annotations
