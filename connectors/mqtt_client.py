@@ -37,12 +37,14 @@ class BufferedSocket:
     Everything but ``recv`` and ``pending`` goes to the wrapped socket (plain or TLS).
     """
 
-    __slots__ = ("_buf", "_pos", "_sock")
+    __slots__ = ("_buf", "_pos", "_sock", "_tls_pending")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buf = b""
         self._pos = 0
+        # paho asks pending() once a message: decide TLS or not once, here
+        self._tls_pending = sock.pending if isinstance(sock, ssl.SSLSocket) else None
 
     def recv(self, bufsize: int) -> bytes:
         buf, pos = self._buf, self._pos
@@ -57,8 +59,8 @@ class BufferedSocket:
 
     def pending(self) -> int:
         """Bytes readable without a system call (buffered here, or decrypted by TLS)."""
-        tls = self._sock.pending() if isinstance(self._sock, ssl.SSLSocket) else 0
-        return len(self._buf) - self._pos + tls
+        tls = self._tls_pending
+        return len(self._buf) - self._pos + (tls() if tls is not None else 0)
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -79,14 +81,13 @@ class Client(paho.Client):
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
         sock = self.socket()
+        if not isinstance(sock, BufferedSocket):
+            return rc
+        buffered: BufferedSocket = sock
         budget = PACKETS_PER_READ
-        while (
-            rc == paho.MQTT_ERR_SUCCESS
-            and budget
-            and isinstance(sock, BufferedSocket)
-            and sock.pending()
-            and self.socket() is sock
-        ):
+        while rc == paho.MQTT_ERR_SUCCESS and budget and buffered.pending():
+            if self.socket() is not buffered:  # reconnected meanwhile
+                break
             rc = super().loop_read(max_packets)
             budget -= 1
         return rc
