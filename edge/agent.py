@@ -47,6 +47,10 @@ from edge.writer import StoreWriter
 
 logger = logging.getLogger("edge.agent")
 DRAIN_TIMEOUT_S = 10.0
+# The whole exit (last push to central, drain, jobs, final analytics, API, DuckDB) shares one
+# budget: every step gets what the previous ones left, so a process manager's grace period
+# (systemd's 90 s, the demo's 10 s) is not outlasted by timeouts that each looked short.
+SHUTDOWN_BUDGET_S = 8.0
 
 
 class _Server(uvicorn.Server):
@@ -164,6 +168,18 @@ class Agent:
         self._source_tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
         self.stopped = asyncio.Event()  # set when a vital task ends (API could not bind, ...)
+        self._shutdown_by: float | None = None  # loop time the exit must be done by
+
+    def begin_shutdown(self, budget_s: float = SHUTDOWN_BUDGET_S) -> None:
+        """Start the exit's clock (the first call counts): see :meth:`remaining_s`."""
+        if self._shutdown_by is None:
+            self._shutdown_by = asyncio.get_running_loop().time() + budget_s
+
+    def remaining_s(self, cap_s: float) -> float:
+        """What is left of the shutdown budget, at most ``cap_s`` (``cap_s`` before it runs)."""
+        if self._shutdown_by is None:
+            return cap_s
+        return max(0.0, min(cap_s, self._shutdown_by - asyncio.get_running_loop().time()))
 
     def _snapshot(self) -> RuntimeSnapshot:
         return RuntimeSnapshot(
@@ -249,14 +265,18 @@ class Agent:
             raise RuntimeError(f"edge API could not listen on {api.host}:{api.port}") from exc
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.begin_shutdown()
         for task in self._source_tasks:
             task.cancel()
         await asyncio.gather(*self._source_tasks, return_exceptions=True)
-        drained = await self.ingest.drain(DRAIN_TIMEOUT_S)
-        await self.jobs.stop()
-        if drained:
-            with contextlib.suppress(StoreUnavailable):
-                await self.jobs.run_analytics()
+        # the queued samples first: what is not committed now is lost (or redelivered by MQTT)
+        drained = await self.ingest.drain(self.remaining_s(DRAIN_TIMEOUT_S))
+        await self.jobs.stop(self.remaining_s(DRAIN_TIMEOUT_S))
+        if drained and self.remaining_s(DRAIN_TIMEOUT_S) > 0:
+            # counted now or by the next start's first run (baselines persist): nothing lost
+            with contextlib.suppress(StoreUnavailable, TimeoutError):
+                async with asyncio.timeout(self.remaining_s(DRAIN_TIMEOUT_S)):
+                    await self.jobs.run_analytics()
         if self._server is not None:
             self._server.should_exit = True
         for task in self._tasks:
@@ -282,6 +302,7 @@ async def serve(config: EdgeConfig) -> int:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for w in waiters:
             w.cancel()
+        agent.begin_shutdown()
         failed = agent.stopped.is_set() and not stop.is_set()
     return 1 if failed else 0
 

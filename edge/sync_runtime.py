@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from edge.agent import Agent
 
 logger = logging.getLogger("edge.sync")
+LAST_PUSH_S = 3.0  # of the agent's shutdown budget, for the last batch to central
 
 
 def policies(agent: Agent) -> list[MachinePolicy]:
@@ -197,6 +198,10 @@ class EdgeSync:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.sync is not None:
-            with contextlib.suppress(httpx.HTTPError, SyncError, OSError):
-                await self.sync.push_once()  # last records of the shutdown analytics run
+            # best effort within a part of the shutdown budget: the outbox keeps what is not
+            # sent, and the agent still has to drain and close DuckDB after this
+            budget = self.agent.remaining_s(LAST_PUSH_S)
+            with contextlib.suppress(httpx.HTTPError, SyncError, OSError, TimeoutError):
+                async with asyncio.timeout(budget):
+                    await self.sync.push_once()  # last records of the last analytics run
             await self.sync.__aexit__()
