@@ -1,10 +1,11 @@
 """Scheduled work of the edge (APScheduler ``AsyncIOScheduler``): every job awaits the writer.
 
 - ``analytics`` every few seconds: incremental counters → production, stops, states (+ outbox)
-- ``shift_oee`` every 5 s: hour-to-date and shift-to-date OEE per machine (cached for
-  ``/api/v1/machines`` and the tablet board, closed hours stored in ``oee``); only the open hour
-  is analysed again, so the board shows the shift's OEE seconds after the first parts
-- ``order_oee`` every 30 s: active-order OEE per machine (the order may span days of samples)
+- ``shift_oee`` every 5 s: hour-to-date, shift-to-date and active-order OEE per machine
+  (cached for ``/api/v1/machines`` and the tablet board, closed hours stored in ``oee``), joined
+  from one-minute slices of which only the open ones are analysed again
+  (:mod:`edge.runtime.slices`): the board shows the shift's OEE seconds after the first parts,
+  and a refresh reads about a minute of samples whatever the hour's or the order's volume
 - ``shift_end`` every 30 s: an ``oee`` outbox record for each shift that ended since the last one
 - ``retention`` hourly: raw samples older than ``retention_days``; acked outbox rows
 - ``outbox_stats`` every 2 s: backlog and lag for ``/health`` and ``/metrics``
@@ -20,34 +21,41 @@ while ingest keeps the writer — nothing waits in the broker for a dashboard.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from edge.analytics.report import MachineParams, WindowReport
-from edge.analytics.windows import Windows, hour_windows
+from edge.analytics.report import MachineParams, WindowReport, join
+from edge.analytics.windows import hour_windows
 from edge.logs import event
 from edge.runtime.analysis import (
     Calendar,
-    combine,
+    ShiftWindow,
     current_shift,
-    oee_reports,
     record_shift_oee,
     shifts_ended,
     store_window,
 )
 from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
+from edge.runtime.slices import (
+    CHUNK_SLICES,
+    SLICE_NS,
+    MachineSlices,
+    Slice,
+    analyse_chain,
+    slice_bounds,
+)
 from edge.store import OutboxStats, Store, StoreError, StoreUnavailable
 from edge.writer import StoreWriter
 
 logger = logging.getLogger("edge.jobs")
-DAY_NS = 24 * 3600 * 1_000_000_000
 HOUR_NS = 3600 * 1_000_000_000
-CLOSED_AFTER_NS = 60 * 1_000_000_000
+DAY_NS = 24 * 3600 * 1_000_000_000
 MAX_WRITER_SHARE = 0.25  # of the writer thread's time, per job
 
 
@@ -86,7 +94,9 @@ class EdgeJobs:
         self._interval_s = analytics_interval_s
         self._on_analytics = on_analytics
         self._scheduler: AsyncIOScheduler | None = None
-        self._hours: dict[tuple[str, int, int], WindowReport] = {}
+        self._slices: dict[str, MachineSlices] = {}
+        self._dirty: dict[str, int] = {}  # machine -> oldest sample analysed since the refresh
+        self._stored_hours: set[tuple[str, int]] = set()  # (machine, hour start) in `oee`
         self._running = 0
         self._idle = asyncio.Condition()
         self._not_before: dict[str, float] = {}  # job -> monotonic time of its next allowed run
@@ -97,7 +107,6 @@ class EdgeJobs:
             (self.run_analytics, self._interval_s),
             (self.refresh_outbox_stats, 2.0),
             (self.refresh_shift_oee, 5.0),
-            (self.refresh_order_oee, 30.0),
             (self.record_shift_ends, 30.0),
             (self.apply_retention, 3600.0),
         ]
@@ -180,6 +189,8 @@ class EdgeJobs:
         # the analytics attribute parts by time from the order history, not from `orders`
         result = await self._writer.call(self._analytics.run, time.time_ns())
         self.state.live = result.live
+        for machine, oldest in result.oldest_ns.items():  # reopens the slices it falls in
+            self._dirty[machine] = min(oldest, self._dirty.get(machine, oldest))
         if self._on_analytics is not None and result.samples:
             self._on_analytics(time.perf_counter() - started)
 
@@ -187,70 +198,95 @@ class EdgeJobs:
         self.state.outbox = await self._writer.call(Store.outbox_stats)
 
     async def refresh_oee(self) -> None:
-        """Hour-to-date, shift-to-date (closed hours cached) and active-order OEE per machine."""
+        """Hour-to-date, shift-to-date and active-order OEE per machine."""
         await self.refresh_shift_oee()
-        await self.refresh_order_oee()
 
     async def refresh_shift_oee(self) -> None:
-        """Hour-to-date and shift-to-date OEE per machine (closed hours cached)."""
+        """Hour-to-date, shift-to-date and active-order OEE per machine, from slices."""
         now = time.time_ns()
         shift = current_shift(self._calendar, now)
-        hours = hour_windows(self._calendar.tz, shift.start_ns, now)
-        self._hours = {k: v for k, v in self._hours.items() if k[1] >= shift.start_ns}
-        for machine, params in self._params.items():
-            reports = []
-            for start, end in zip(hours.starts.tolist(), hours.ends.tolist(), strict=True):
-                report = await self._hour(machine, params, start, end, shift.name, now)
-                if report is not None:
-                    reports.append(report)
-            if reports:
-                self.state.hour_oee[machine] = reports[-1]
-                self.state.shift_oee[machine] = combine(reports, params.ideal_cycle_s)
-
-    async def refresh_order_oee(self) -> None:
-        """Active-order OEE per machine."""
-        now = time.time_ns()
         for machine, params in self._params.items():
             order = self.state.active_orders.get(machine)
             since = self.state.order_since.get(machine)
-            if order is not None and since is not None and since < now:
-                found = await self._writer.call(
-                    oee_reports,
-                    machine,
-                    params,
-                    self._calendar,
-                    start_ns=since,
-                    end_ns=now,
-                    by=Windows.of([since], [now], [order]),
-                )
-                self.state.order_oee[machine] = found[0] if found else None
+            if order is None or since is None or since >= now:
+                order, since = None, None
+            slices = await self._slices_of(machine, params, shift, since, now)
+            hours = hour_windows(self._calendar.tz, shift.start_ns, now)
+            in_shift = [s for s in slices if s.start_ns >= shift.start_ns]
+            if in_shift and len(hours):
+                self.state.shift_oee[machine] = join([s.report for s in in_shift], params)
+                hour = [s for s in in_shift if s.start_ns >= int(hours.starts[-1])]
+                if hour:
+                    self.state.hour_oee[machine] = join([s.report for s in hour], params)
+            mine = [s for s in slices if since is not None and s.start_ns >= since]
+            self.state.order_oee[machine] = (
+                dataclasses.replace(join([s.report for s in mine], params), shift=order)
+                if mine
+                else None
+            )
+            closed = zip(hours.starts.tolist(), hours.ends.tolist(), strict=True)
+            await self._store_hours(machine, params, closed, in_shift)
 
-    async def _hour(
+    async def _slices_of(
         self,
         machine: str,
         params: MachineParams,
-        start: int,
-        end: int,
-        shift: str | None,
+        shift: ShiftWindow,
+        since: int | None,
         now: int,
-    ) -> WindowReport | None:
-        key = (machine, start, end)
-        if key in self._hours:
-            return self._hours[key]
-        found = await self._writer.call(
-            oee_reports,
-            machine,
-            params,
-            self._calendar,
-            start_ns=start,
-            end_ns=end,
-            by=Windows.of([start], [end], [shift]),
+    ) -> list[Slice]:
+        """The machine's slices from the shift's (or the order's, if earlier) start to now:
+        the final ones kept, the others analysed (catching up a chunk per writer call)."""
+        kept = self._slices.setdefault(machine, MachineSlices())
+        dirty = self._dirty.pop(machine, None)
+        if dirty is not None:
+            kept.invalidate(dirty)
+            self._stored_hours = {
+                (m, h) for m, h in self._stored_hours if m != machine or h + HOUR_NS <= dirty
+            }  # an hour is at most HOUR_NS long: the ones ending after `dirty` are reopened
+        start = shift.start_ns if since is None else min(shift.start_ns, since)
+        kept.prune(start)
+        bounds = slice_bounds(
+            start, now, [shift.start_ns] if since is None else [shift.start_ns, since]
         )
-        report = found[0] if found else None
-        if report is not None and end + CLOSED_AFTER_NS <= now:  # late samples are in by now
-            self._hours[key] = report
-            await self._writer.call(store_window, report, "hour", start, end)
-        return report
+        i = kept.settle(bounds)
+        last = len(bounds) - 1
+        rest = False
+        while True:
+            j = last if rest else min(i + CHUNK_SLICES, last)
+            carry = kept.finals[-1].carry if kept.finals else {}
+            chunk = bounds[i : j + 1]
+            labels = [shift.name if b >= shift.start_ns else None for b in chunk[:-1]]
+            # a chunk reads past its end only as far as deciding its last slice needs
+            upto = now if j == last else min(now, bounds[j] + params.limits.stop_ns + SLICE_NS)
+            result = await self._writer.call(
+                analyse_chain, machine, params, self._calendar, chunk, labels, carry, upto
+            )
+            kept.finals.extend(result.slices[: result.final])
+            i += result.final
+            if j == last:
+                return [*kept.finals, *result.slices[result.final :]]
+            # a slice not decided yet (no sample after it): the rest in one go, little to read
+            rest = i < j
+
+    async def _store_hours(
+        self,
+        machine: str,
+        params: MachineParams,
+        hours: Iterable[tuple[int, int]],
+        slices: list[Slice],
+    ) -> None:
+        """Keep each hour whose slices are all final in the ``oee`` table (again if reopened)."""
+        finals = self._slices[machine].finals
+        final_end = finals[-1].end_ns if finals else 0
+        for start, end in hours:
+            if (machine, start) in self._stored_hours or end > final_end:
+                continue
+            hour = [s for s in slices if start <= s.start_ns < end]
+            if hour:
+                report = join([s.report for s in hour], params)
+                await self._writer.call(store_window, report, "hour", start, end)
+            self._stored_hours.add((machine, start))
 
     async def record_shift_ends(self) -> None:
         now = time.time_ns()

@@ -95,6 +95,40 @@ def count_events(raw: Intervals, within: Intervals, w: Windows, min_overlap_ns: 
     return np.searchsorted(starts, w.ends, "left") - np.searchsorted(starts, w.starts, "left")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _EventSets:
+    """The sets of a timeline that window figures measure and count."""
+
+    planned: Intervals
+    setup: Intervals
+    other: Intervals  # setup + unplanned stops, inside planned time
+    micro: Intervals  # micro-stop time inside planned time, not already in ``other``
+    unplanned: Intervals
+    failures_raw: Intervals
+    stops_raw: Intervals
+    run: Intervals
+
+
+def _event_sets(tl: Timeline, micro_in_availability: bool) -> _EventSets:
+    p = tl.planned
+    setup = tl.setup.intersect(p)
+    down_raw = tl.down.minus(tl.setup)
+    other = setup.union(down_raw.intersect(p))
+    micro = tl.micro.intersect(p).minus(other)
+    unplanned = other.union(micro) if micro_in_availability else other
+    failures_raw = down_raw.union(tl.micro).minus(tl.setup) if micro_in_availability else down_raw
+    return _EventSets(
+        planned=p,
+        setup=setup,
+        other=other,
+        micro=micro,
+        unplanned=unplanned,
+        failures_raw=failures_raw,
+        stops_raw=failures_raw.union(tl.setup),
+        run=p.minus(unplanned),
+    )
+
+
 def window_figures(
     tl: Timeline, w: Windows, *, micro_in_availability: bool, min_stop_overlap_ns: int = 1
 ) -> WindowFigures:
@@ -104,20 +138,13 @@ def window_figures(
     planned time there: a machine halted over a break shows a sliver of "stop" on each side of
     it (parts spread over a poll interval), which is not a failure.
     """
-    p = tl.planned
-    setup = tl.setup.intersect(p)
-    down_raw = tl.down.minus(tl.setup)
-    other = setup.union(down_raw.intersect(p))
-    micro = tl.micro.intersect(p).minus(other)
-    unplanned = other.union(micro) if micro_in_availability else other
-    failures_raw = down_raw.union(tl.micro).minus(tl.setup) if micro_in_availability else down_raw
-    stops_raw = failures_raw.union(tl.setup)
-    run = p.minus(unplanned)
+    x = _event_sets(tl, micro_in_availability)
+    p, run = x.planned, x.run
 
-    def secs(x: Intervals) -> F64:
-        return x.measure_in(w.starts, w.ends) / NS
+    def secs(i: Intervals) -> F64:
+        return i.measure_in(w.starts, w.ends) / NS
 
-    planned_s, stop_s, setup_s = secs(p), secs(unplanned), secs(setup)
+    planned_s, stop_s, setup_s = secs(p), secs(x.unplanned), secs(x.setup)
     cycles = point_counter(tl.ends)
     total = cycles(w.ends) - cycles(w.starts)
     slow = point_counter(tl.ends, tl.slow_cum_ns)
@@ -131,14 +158,69 @@ def window_figures(
         stop_s=stop_s,
         setup_s=setup_s,
         breakdown_s=stop_s - setup_s,
-        micro_stop_s=secs(micro),
+        micro_stop_s=secs(x.micro),
         slow_s=slow_s,
-        micro_stops=count_events(tl.micro, micro, w),
-        stops=count_events(stops_raw, p, w, min_stop_overlap_ns),
-        failures=count_events(failures_raw, p, w, min_stop_overlap_ns),
+        micro_stops=count_events(tl.micro, x.micro, w),
+        stops=count_events(x.stops_raw, p, w, min_stop_overlap_ns),
+        failures=count_events(x.failures_raw, p, w, min_stop_overlap_ns),
         total=total,
         good=total - reject,
         reject=reject,
+    )
+
+
+EVENT_KINDS = ("micro_stops", "stops", "failures")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EventEdges:
+    """Per event kind (:data:`EVENT_KINDS`, rows) and window (columns): ``head`` where the
+    window's first counted event began before the window, ``tail`` where its last counted
+    event runs on past the window's end. An event counted in two consecutive windows has a
+    ``tail`` in the first and a ``head`` in the second: it is one event of their union."""
+
+    head: NDArray[np.bool_]
+    tail: NDArray[np.bool_]
+
+
+def _edges(
+    raw: Intervals, within: Intervals, w: Windows, min_overlap_ns: int
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """``count_events``' pieces that continue across a window's start (head) or end (tail)."""
+    n = len(w)
+    if len(raw) == 0 or n == 0:
+        return np.zeros(n, bool), np.zeros(n, bool)
+    # the raw interval covering each bound from both sides: starts before it, ends after it
+    k_s = np.searchsorted(raw.starts, w.starts, side="left") - 1
+    k_e = np.searchsorted(raw.starts, w.ends, side="left") - 1
+    ks, ke = np.maximum(k_s, 0), np.maximum(k_e, 0)
+    across_s = (k_s >= 0) & (raw.ends[ks] > w.starts)
+    across_e = (k_e >= 0) & (raw.ends[ke] > w.ends)
+    # the piece inside the window next to that bound, as count_events cuts it
+    head_end = np.minimum(raw.ends[ks], w.ends)
+    tail_start = np.maximum(raw.starts[ke], w.starts)
+    head = (
+        across_s & (w.ends > w.starts) & (within.measure_in(w.starts, head_end) >= min_overlap_ns)
+    )
+    tail = (
+        across_e & (w.ends > w.starts) & (within.measure_in(tail_start, w.ends) >= min_overlap_ns)
+    )
+    return head, tail
+
+
+def event_edges(
+    tl: Timeline, w: Windows, *, micro_in_availability: bool, min_stop_overlap_ns: int = 1
+) -> EventEdges:
+    """Which counted events of each window continue from the one before or into the next."""
+    x = _event_sets(tl, micro_in_availability)
+    pairs = (
+        _edges(tl.micro, x.micro, w, 1),
+        _edges(x.stops_raw, x.planned, w, min_stop_overlap_ns),
+        _edges(x.failures_raw, x.planned, w, min_stop_overlap_ns),
+    )
+    return EventEdges(
+        head=np.stack([h for h, _ in pairs]).reshape(3, len(w)),
+        tail=np.stack([t for _, t in pairs]).reshape(3, len(w)),
     )
 
 

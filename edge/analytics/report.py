@@ -8,6 +8,8 @@ first to the last sample of those signals: time the edge did not observe is not 
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
@@ -22,7 +24,15 @@ from edge.analytics.counters import counter_deltas
 from edge.analytics.cycles import cycle_ends as spread_cycle_ends
 from edge.analytics.cycles import rising_edges
 from edge.analytics.intervals import I64, Intervals, as_i64
-from edge.analytics.oee import Timeline, WindowFigures, empty_timeline, ratios, window_figures
+from edge.analytics.oee import (
+    EVENT_KINDS,
+    Timeline,
+    WindowFigures,
+    empty_timeline,
+    event_edges,
+    ratios,
+    window_figures,
+)
 from edge.analytics.states import StateIntervals, state_intervals
 from edge.analytics.stops import GapClasses, GapThresholds, classify_gaps
 from edge.analytics.windows import Windows, windows_by
@@ -194,16 +204,9 @@ def analyze_machine(
     exception (MQTT) are silent while nothing changes, yet were watched until then (the end of
     the recording, or now).
     """
-    shifts = shifts or (ALL_DAY,)
-    w = by if isinstance(by, Windows) else windows_by(by, shifts, tz, start_ns, end_ns)
-    span = observed_span(series)
-    if span is not None and observed_until_ns is not None:
-        span = (span[0], max(span[1], observed_until_ns))
-    if span is None:
-        timeline = empty_timeline()
-    else:
-        plan = shift_plan(shifts, tz, start_ns, end_ns)
-        timeline = build_timeline(series, params, plan.planned, span)
+    w, timeline = _timeline(
+        series, params, shifts, tz, start_ns, end_ns, by, observed_until_ns=observed_until_ns
+    )
     figures = window_figures(
         timeline,
         w,
@@ -211,6 +214,121 @@ def analyze_machine(
         min_stop_overlap_ns=params.limits.slow_ns,
     )
     return reports_from(machine, w, figures, params)
+
+
+@dataclass(frozen=True, slots=True)
+class SliceReport:
+    """A window's report with what joining it to its neighbours needs (see :func:`join`):
+    per event kind (:data:`EVENT_KINDS`), whether its first counted event began before it
+    (``head``) and whether its last one runs on past its end (``tail``)."""
+
+    report: WindowReport
+    head: tuple[bool, bool, bool]
+    tail: tuple[bool, bool, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class SliceAnalysis:
+    slices: list[SliceReport]
+    last_cycle_ns: int | None  # the last cycle end seen (at or after the windows, maybe)
+    span_end_ns: int | None  # the last sample seen
+
+
+def analyze_slices(
+    machine: str,
+    series: Mapping[str, Series],
+    params: MachineParams,
+    shifts: Sequence[ShiftLike],
+    tz: ZoneInfo,
+    start_ns: int,
+    end_ns: int,
+    by: Windows,
+) -> SliceAnalysis:
+    """:func:`analyze_machine` over consecutive windows, with the event edges that let their
+    reports be joined into the report of any run of them (hour, shift, order) by :func:`join`."""
+    w, timeline = _timeline(series, params, shifts, tz, start_ns, end_ns, by)
+    micro, min_ns = params.micro_stops_in_availability, params.limits.slow_ns
+    figures = window_figures(timeline, w, micro_in_availability=micro, min_stop_overlap_ns=min_ns)
+    edges = event_edges(timeline, w, micro_in_availability=micro, min_stop_overlap_ns=min_ns)
+    reports = reports_from(machine, w, figures, params)
+    head: list[tuple[bool, bool, bool]] = [tuple(h) for h in edges.head.T.tolist()]
+    tail: list[tuple[bool, bool, bool]] = [tuple(t) for t in edges.tail.T.tolist()]
+    span = observed_span(series)
+    return SliceAnalysis(
+        slices=[SliceReport(r, h, t) for r, h, t in zip(reports, head, tail, strict=True)],
+        last_cycle_ns=int(timeline.ends[-1]) if timeline.ends.size else None,
+        span_end_ns=None if span is None else span[1],
+    )
+
+
+def _timeline(
+    series: Mapping[str, Series],
+    params: MachineParams,
+    shifts: Sequence[ShiftLike],
+    tz: ZoneInfo,
+    start_ns: int,
+    end_ns: int,
+    by: str | Windows,
+    *,
+    observed_until_ns: int | None = None,
+) -> tuple[Windows, Timeline]:
+    shifts = shifts or (ALL_DAY,)
+    w = by if isinstance(by, Windows) else windows_by(by, shifts, tz, start_ns, end_ns)
+    span = observed_span(series)
+    if span is not None and observed_until_ns is not None:
+        span = (span[0], max(span[1], observed_until_ns))
+    if span is None:
+        return w, empty_timeline()
+    plan = shift_plan(shifts, tz, start_ns, end_ns)
+    return w, build_timeline(series, params, plan.planned, span)
+
+
+def join(slices: Sequence[SliceReport], params: MachineParams) -> WindowReport:
+    """One report for consecutive windows: times and counts add up; an event counted on both
+    sides of a boundary between two of them is one event."""
+    first, last = slices[0].report, slices[-1].report
+    summed = {name: sum(getattr(x.report, name) for x in slices) for name in ADDITIVE}
+    for prev, cur in itertools.pairwise(slices):
+        for k, kind in enumerate(EVENT_KINDS):
+            if prev.tail[k] and cur.head[k]:
+                summed[kind] -= 1
+    r = ratios(
+        summed["planned_s"], summed["run_s"], summed["total"], summed["good"], params.ideal_cycle_s
+    )
+    losses = Losses(
+        **{
+            f.name: sum(getattr(x.report.losses, f.name) for x in slices)
+            for f in dataclasses.fields(Losses)
+        }
+    )
+    failures = summed["failures"]
+    return dataclasses.replace(
+        first,
+        window_end=last.window_end,
+        **summed,
+        availability=r.availability,
+        performance=r.performance,
+        quality=r.quality,
+        oee=r.oee,
+        mtbf_s=summed["run_s"] / failures if failures else None,
+        mttr_s=losses.breakdowns_s / failures if failures else None,
+        losses=losses,
+    )
+
+
+ADDITIVE = (
+    "planned_s",
+    "run_s",
+    "stop_s",
+    "micro_stops",
+    "micro_stop_s",
+    "slow_s",
+    "stops",
+    "failures",
+    "total",
+    "good",
+    "reject",
+)
 
 
 def reports_from(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -70,6 +70,7 @@ class RunResult:
     samples: int
     records: int
     live: dict[str, LiveMachine]
+    oldest_ns: dict[str, int] = field(default_factory=dict)  # per machine, of the new samples
 
 
 def iso(ts_ns: int) -> datetime:
@@ -132,15 +133,17 @@ class IncrementalAnalytics:
             timelines = order_timelines(tx)
             records = 0
             n = 0
+            oldest: dict[str, int] = {}
             for machine, signals in series.items():
                 params = self.machines.get(machine)
                 if params is None:
                     continue  # a machine removed from the config: its raw samples stay
                 n += sum(ts.size for ts, _ in signals.values())
+                oldest[machine] = min(int(ts[0]) for ts, _ in signals.values() if ts.size)
                 orders = timelines.get(machine) or OrderTimeline.empty()
                 records += self._machine(tx, params, signals, baselines, live, orders)
             tx.set_kv("analysed_ingest_id", upto)
-        return RunResult(n, records, live)
+        return RunResult(n, records, live, oldest)
 
     def _machine(
         self,

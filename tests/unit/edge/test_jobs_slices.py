@@ -1,0 +1,122 @@
+"""The board's OEE job keeps final slices, re-reads only the open ones, and reopens a slice when
+late samples for it arrive (a backlog drained after an outage): the figures then still equal
+the analysis of the whole period."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pytest
+
+import edge.runtime.slices
+from edge.analytics.report import MachineParams, WindowReport
+from edge.analytics.windows import Windows
+from edge.jobs import EdgeJobs
+from edge.runtime.analysis import Calendar, current_shift, oee_reports
+from edge.runtime.incremental import IncrementalAnalytics
+from edge.runtime.incremental import MachineParams as IncrementalParams
+from edge.store import SAMPLE_SCHEMA, Store
+from edge.writer import StoreWriter
+
+NS = 1_000_000_000
+MIN = 60 * NS
+PARAMS = MachineParams(ideal_cycle_s=2.0, stop_threshold_s=60.0)
+CAL = Calendar((), ZoneInfo("UTC"))
+
+
+def _rows(start: int, end: int, every_s: int = 2, first: int = 0) -> list[tuple[int, float]]:
+    return [(t, float(first + k)) for k, t in enumerate(range(start, end, every_s * NS))]
+
+
+def _append(store: Store, signal: str, rows: list[tuple[int, float]]) -> None:
+    store.append_samples(
+        pa.Table.from_pydict(
+            {
+                "ts_ns": [t for t, _ in rows],
+                "machine": ["m"] * len(rows),
+                "signal": [signal] * len(rows),
+                "value": [v for _, v in rows],
+            },
+            schema=SAMPLE_SCHEMA,
+        )
+    )
+
+
+def _whole(store: Store, start: int, end: int) -> WindowReport:
+    [report] = oee_reports(
+        store, "m", PARAMS, CAL, start_ns=start, end_ns=end, by=Windows.of([start], [end])
+    )
+    return report
+
+
+async def test_final_slices_are_kept_and_late_samples_reopen_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
+    shift = current_shift(CAL, now)
+    start = max(shift.start_ns, now - 20 * MIN)  # samples from 20 minutes ago (or midnight)
+    reads: list[tuple[int, int]] = []
+    real_series = edge.runtime.slices.slice_series
+
+    def counting_series(store: Store, machine: str, lo: int, hi: int, carry: object) -> object:
+        reads.append((lo, hi))
+        return real_series(store, machine, lo, hi, carry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(edge.runtime.slices, "slice_series", counting_series)
+    incremental = IncrementalAnalytics({"m": IncrementalParams("m", 2.0, 2.0, 60.0)})
+    async with StoreWriter(Store(tmp_path)) as writer:
+        await writer.call(Store.open)
+        await writer.call(_append, "count", _rows(start, now))
+        jobs = EdgeJobs(writer, incremental, {"m": PARAMS}, CAL, retention_days=7)
+        await jobs.run_analytics()
+        await jobs.refresh_shift_oee()
+        first = jobs.state.shift_oee["m"]
+        expected = await writer.call(_whole, shift.start_ns, now)
+        assert first.total == expected.total > 0
+        assert first.planned_s == pytest.approx(expected.planned_s)
+        # the next refresh reads only the open minute (or two), not the 20 minutes again
+        reads.clear()
+        await jobs.refresh_shift_oee()
+        assert len(reads) == 1 and now - reads[0][0] <= 2 * MIN, reads
+
+        # a late reject for ten minutes ago (a drained backlog): its slice reopens
+        late = now - 10 * MIN
+        await writer.call(_append, "reject", [(late - 60 * NS, 0.0), (late, 3.0)])
+        await jobs.run_analytics()
+        reads.clear()
+        await jobs.refresh_shift_oee()
+        assert reads and min(lo for lo, _ in reads) <= late
+        again = jobs.state.shift_oee["m"]
+        assert again.reject == 3 and again.total == first.total
+        expected = await writer.call(_whole, shift.start_ns, now)
+        assert (again.reject, again.good) == (expected.reject, expected.good)
+        assert again.planned_s == pytest.approx(expected.planned_s)
+
+
+async def test_order_oee_is_joined_from_the_orders_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
+    shift = current_shift(CAL, now)
+    start = max(shift.start_ns, now - 20 * MIN)
+    since = now - 7 * MIN - 13 * NS  # not on a minute mark
+    incremental = IncrementalAnalytics({"m": IncrementalParams("m", 2.0, 2.0, 60.0)})
+    async with StoreWriter(Store(tmp_path)) as writer:
+        await writer.call(Store.open)
+        await writer.call(_append, "count", _rows(start, now))
+        jobs = EdgeJobs(writer, incremental, {"m": PARAMS}, CAL, retention_days=7)
+        await jobs.run_analytics()
+        jobs.state.active_orders = {"m": "WO-7"}
+        jobs.state.order_since = {"m": since}
+        await jobs.refresh_oee()
+        order = jobs.state.order_oee["m"]
+        assert order is not None and order.shift == "WO-7"
+        expected = await writer.call(_whole, since, now)
+        assert order.total == expected.total
+        assert order.planned_s == pytest.approx(expected.planned_s)
+        assert order.window_start == expected.window_start
