@@ -7,7 +7,6 @@ The raw samples of a machine are read back from DuckDB and handed to
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +16,7 @@ import numpy as np
 
 from central.contract import OeeBody
 from edge.analytics.calendar import ShiftLike, from_ns, shift_plan
-from edge.analytics.oee import ratios
-from edge.analytics.report import Losses, MachineParams, Series, WindowReport, analyze_machine
+from edge.analytics.report import MachineParams, Series, WindowReport, analyze_machine
 from edge.analytics.windows import Windows, windows_by
 from edge.runtime.incremental import ANALYSED_SIGNALS
 from edge.runtime.incremental import MachineParams as IncrementalParams
@@ -26,19 +24,6 @@ from edge.store import Store, read_series
 
 DAY_NS = 24 * 3600 * 1_000_000_000
 MARGIN_NS = 10 * 60 * 1_000_000_000  # samples read before a range: the counters' baselines
-ADDITIVE = (
-    "planned_s",
-    "run_s",
-    "stop_s",
-    "micro_stops",
-    "micro_stop_s",
-    "slow_s",
-    "stops",
-    "failures",
-    "total",
-    "good",
-    "reject",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,33 +104,6 @@ def oee_reports(
     first = min(start_ns, int(by.starts[0])) - MARGIN_NS
     series = machine_series(store, machine, first, end_ns)
     return analyze_machine(machine, series, params, calendar.shifts, calendar.tz, first, end_ns, by)
-
-
-def combine(reports: Sequence[WindowReport], ideal_cycle_s: float) -> WindowReport:
-    """One report for consecutive windows (hours of a shift): seconds and counts add up."""
-    first, last = reports[0], reports[-1]
-    summed = {name: sum(getattr(r, name) for r in reports) for name in ADDITIVE}
-    r = ratios(summed["planned_s"], summed["run_s"], summed["total"], summed["good"], ideal_cycle_s)
-    losses = Losses(
-        **{
-            f.name: sum(getattr(x.losses, f.name) for x in reports)
-            for f in dataclasses.fields(Losses)
-        }
-    )
-    failures = summed["failures"]
-    breakdown = losses.breakdowns_s
-    return dataclasses.replace(
-        first,
-        window_end=last.window_end,
-        **summed,
-        availability=r.availability,
-        performance=r.performance,
-        quality=r.quality,
-        oee=r.oee,
-        mtbf_s=summed["run_s"] / failures if failures else None,
-        mttr_s=breakdown / failures if failures else None,
-        losses=losses,
-    )
 
 
 def record_shift_oee(

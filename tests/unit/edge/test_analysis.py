@@ -1,4 +1,4 @@
-"""OEE over stored samples: window boundaries lose no part, hours combine into a shift."""
+"""OEE over stored samples: window boundaries lose no part, hours join into a shift."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
-from edge.analytics.report import MachineParams
+from edge.analytics.report import MachineParams, join
 from edge.analytics.windows import Windows
-from edge.runtime.analysis import Calendar, combine, oee_reports
+from edge.runtime.analysis import Calendar, oee_reports
+from edge.runtime.slices import analyse_chain
 from edge.store import SAMPLE_SCHEMA, Store
 
 NS = 1_000_000_000
@@ -44,7 +45,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def test_hours_combine_into_the_two_hour_window(store: Store) -> None:
+def test_hours_join_into_the_two_hour_window(store: Store) -> None:
     hours = oee_reports(store, "m", PARAMS, CAL, start_ns=T0, end_ns=T0 + 2 * HOUR, by="hour")
     whole = oee_reports(
         store,
@@ -58,8 +59,12 @@ def test_hours_combine_into_the_two_hour_window(store: Store) -> None:
     assert len(hours) == 2
     # The second hour's first part is measured from the last count before the boundary.
     assert sum(h.total for h in hours) == whole.total == 3600 - 300 - 1
-    combined = combine(hours, PARAMS.ideal_cycle_s)
-    for name in ("planned_s", "run_s", "stop_s", "total", "good"):
+    bounds = [T0, T0 + HOUR, T0 + 2 * HOUR]
+    sliced = analyse_chain(store, "m", PARAMS, CAL, bounds, [None, None], {}, T0 + 2 * HOUR)
+    assert [s.report.report.stops for s in sliced.slices] == [1, 1]  # the stop over the boundary
+    combined = join([s.report for s in sliced.slices], PARAMS)
+    assert combined.stops == whole.stops == 1
+    for name in ("planned_s", "run_s", "stop_s", "total", "good", "failures", "mttr_s"):
         assert getattr(combined, name) == pytest.approx(getattr(whole, name))
     assert combined.oee == pytest.approx(whole.oee)
     assert combined.window_start == whole.window_start
