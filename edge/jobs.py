@@ -43,8 +43,7 @@ from edge.runtime.analysis import (
 )
 from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
 from edge.runtime.slices import (
-    CHUNK_SLICES,
-    SLICE_NS,
+    Catchup,
     MachineSlices,
     Slice,
     analyse_chain,
@@ -249,25 +248,15 @@ class EdgeJobs:
         bounds = slice_bounds(
             start, now, [shift.start_ns] if since is None else [shift.start_ns, since]
         )
-        i = kept.settle(bounds)
-        last = len(bounds) - 1
-        rest = False
-        while True:
-            j = last if rest else min(i + CHUNK_SLICES, last)
-            carry = kept.finals[-1].carry if kept.finals else {}
-            chunk = bounds[i : j + 1]
-            labels = [shift.name if b >= shift.start_ns else None for b in chunk[:-1]]
-            # a chunk reads past its end only as far as deciding its last slice needs
-            upto = now if j == last else min(now, bounds[j] + params.limits.stop_ns + SLICE_NS)
-            result = await self._writer.call(
-                analyse_chain, machine, params, self._calendar, chunk, labels, carry, upto
-            )
-            kept.finals.extend(result.slices[: result.final])
-            i += result.final
-            if j == last:
-                return [*kept.finals, *result.slices[result.final :]]
-            # a slice not decided yet (no sample after it): the rest in one go, little to read
-            rest = i < j
+        labels = [shift.name if b >= shift.start_ns else None for b in bounds[:-1]]
+        return await self._catch_up(
+            Catchup(machine, params, self._calendar, kept, bounds, labels, now)
+        )
+
+    async def _catch_up(self, run: Catchup) -> list[Slice]:
+        while (args := run.step()) is not None:
+            run.take(await self._writer.call(analyse_chain, *args))
+        return run.slices
 
     async def _store_hours(
         self,
@@ -295,9 +284,15 @@ class EdgeJobs:
             await self._writer.call(_set_kv, "oee_shift_recorded_ns", now)
             return
         for shift in shifts_ended(self._calendar, last, now):
-            n = await self._writer.call(
-                record_shift_oee, list(self._params.items()), self._calendar, shift
-            )
+            reports = []
+            for machine, params in self._params.items():
+                bounds = slice_bounds(shift.start_ns, shift.end_ns, [])
+                labels = [shift.name] * (len(bounds) - 1)
+                run = Catchup(machine, params, self._calendar, MachineSlices(), bounds, labels, now)
+                slices = await self._catch_up(run)
+                if slices:
+                    reports.append(join([s.report for s in slices], params))
+            n = await self._writer.call(record_shift_oee, reports, shift)
             event(logger, logging.INFO, "shift oee recorded", shift=shift.name, machines=n)
 
     async def apply_retention(self) -> None:

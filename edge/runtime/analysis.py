@@ -106,25 +106,9 @@ def oee_reports(
     return analyze_machine(machine, series, params, calendar.shifts, calendar.tz, first, end_ns, by)
 
 
-def record_shift_oee(
-    store: Store,
-    machines: Sequence[tuple[str, MachineParams]],
-    calendar: Calendar,
-    shift: ShiftWindow,
-) -> int:
-    """OEE of every machine over an ended shift: ``oee`` rows and outbox records, one commit."""
-    reports: list[WindowReport] = []
-    for machine, params in machines:
-        found = oee_reports(
-            store,
-            machine,
-            params,
-            calendar,
-            start_ns=shift.start_ns,
-            end_ns=shift.end_ns,
-            by="shift",
-        )
-        reports.extend(r for r in found if r.window_start == from_ns(shift.start_ns))
+def record_shift_oee(store: Store, reports: Sequence[WindowReport], shift: ShiftWindow) -> int:
+    """The OEE of every machine over an ended shift: ``oee`` rows and outbox records, one
+    commit (``reports``: one per machine, from :func:`edge.runtime.slices.period_report`)."""
     with store.transaction() as tx:
         for r in reports:
             body = OeeBody(

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
-from edge.analytics.report import MachineParams, Series, SliceReport, analyze_slices
+from edge.analytics.report import (
+    MachineParams,
+    Series,
+    SliceReport,
+    WindowReport,
+    analyze_slices,
+    join,
+)
 from edge.analytics.windows import Windows
 from edge.runtime.analysis import MARGIN_NS, Calendar
 from edge.runtime.incremental import ANALYSED_SIGNALS
@@ -223,3 +230,77 @@ def slice_bounds(start_ns: int, now_ns: int, cuts: Sequence[int]) -> list[int]:
     marks = set(range(first, now_ns, SLICE_NS))
     marks.update(c for c in cuts if start_ns < c < now_ns)
     return [start_ns, *sorted(m for m in marks if m > start_ns), now_ns]
+
+
+ChainArgs = tuple[str, MachineParams, Calendar, list[int], list[str | None], Carry, int]
+
+
+@dataclass(slots=True)
+class Catchup:
+    """The open slices of ``bounds`` analysed a chunk at a time: ``step()`` gives the next
+    :func:`analyse_chain` arguments (``None`` when done), ``take()`` its result. The caller
+    runs each chunk on the writer thread, so ingest goes on between chunks; memory is bounded
+    by a chunk's samples (``CHUNK_SLICES`` minutes and what deciding its last slice needs)."""
+
+    machine: str
+    params: MachineParams
+    calendar: Calendar
+    kept: MachineSlices
+    bounds: list[int]
+    labels: list[str | None]  # one per slice
+    now_ns: int
+    open: list[Slice] | None = None  # the slices not final, once done
+    _i: int = 0
+    _j: int = 0
+    _rest: bool = False
+
+    def __post_init__(self) -> None:
+        self._i = self.kept.settle(self.bounds)
+        if self._i >= len(self.bounds) - 1:
+            self.open = []
+
+    def step(self) -> ChainArgs | None:
+        if self.open is not None:
+            return None
+        last = len(self.bounds) - 1
+        j = last if self._rest else min(self._i + CHUNK_SLICES, last)
+        self._j = j
+        # a chunk reads past its end only as far as deciding its last slice needs
+        lookahead = self.bounds[j] + self.params.limits.stop_ns + SLICE_NS
+        upto = self.now_ns if j == last else min(self.now_ns, lookahead)
+        carry = self.kept.finals[-1].carry if self.kept.finals else {}
+        chunk, labels = self.bounds[self._i : j + 1], self.labels[self._i : j]
+        return (self.machine, self.params, self.calendar, chunk, labels, carry, upto)
+
+    def take(self, result: ChainResult) -> None:
+        self.kept.finals.extend(result.slices[: result.final])
+        self._i += result.final
+        if self._j == len(self.bounds) - 1:
+            self.open = result.slices[result.final :]
+        else:  # a slice not decided yet (nothing after it): the rest in one go, little to read
+            self._rest = self._i < self._j
+
+    @property
+    def slices(self) -> list[Slice]:
+        return [*self.kept.finals, *(self.open or [])]
+
+
+def period_report(
+    store: Store,
+    machine: str,
+    params: MachineParams,
+    calendar: Calendar,
+    start_ns: int,
+    end_ns: int,
+    label: str | None,
+    now_ns: int,
+) -> WindowReport | None:
+    """One machine's report over ``[start_ns, end_ns)`` from its slices, all in this thread
+    (the jobs drive a :class:`Catchup` themselves, a writer call per chunk)."""
+    bounds = slice_bounds(start_ns, end_ns, [])
+    run = Catchup(
+        machine, params, calendar, MachineSlices(), bounds, [label] * (len(bounds) - 1), now_ns
+    )
+    while (args := run.step()) is not None:
+        run.take(analyse_chain(store, *args))
+    return join([s.report for s in run.slices], params) if run.slices else None

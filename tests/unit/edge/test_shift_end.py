@@ -12,6 +12,7 @@ from central.contract import OeeBody
 from edge.analytics.calendar import ShiftSpec
 from edge.analytics.report import MachineParams
 from edge.runtime.analysis import Calendar, current_shift, record_shift_oee, shifts_ended
+from edge.runtime.slices import period_report
 from edge.store import SAMPLE_SCHEMA, Store
 
 NS = 1_000_000_000
@@ -48,7 +49,10 @@ def test_record_shift_oee_writes_one_record_per_machine(tmp_path: Path) -> None:
     )
     shift = shifts_ended(CAL, start, DAY0 + 14 * 3600 * NS)[0]
     params = MachineParams(ideal_cycle_s=5.0)
-    assert record_shift_oee(store, [("m1", params)], CAL, shift) == 1
+    now = shift.end_ns + 3600 * NS
+    report = period_report(store, "m1", params, CAL, shift.start_ns, shift.end_ns, shift.name, now)
+    assert report is not None
+    assert record_shift_oee(store, [report], shift) == 1
     [record] = store.outbox_pending()
     body = OeeBody.model_validate(record.payload)
     assert (body.machine, body.shift, body.total) == ("m1", "morning", 8 * 360 - 1)
