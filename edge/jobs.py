@@ -236,7 +236,7 @@ class EdgeJobs:
     ) -> list[Slice]:
         """The machine's slices from the shift's (or the order's, if earlier) start to now:
         the final ones kept, the others analysed (catching up a chunk per writer call)."""
-        kept = self._slices.setdefault(machine, MachineSlices())
+        kept = self._slices.setdefault(machine, MachineSlices(params))
         dirty = self._dirty.pop(machine, None)
         if dirty is not None:
             kept.invalidate(dirty)
@@ -244,10 +244,15 @@ class EdgeJobs:
                 (m, h) for m, h in self._stored_hours if m != machine or h + HOUR_NS <= dirty
             }  # an hour is at most HOUR_NS long: the ones ending after `dirty` are reopened
         start = shift.start_ns if since is None else min(shift.start_ns, since)
+        cuts = [shift.start_ns] if since is None else [shift.start_ns, since]
         kept.prune(start)
-        bounds = slice_bounds(
-            start, now, [shift.start_ns] if since is None else [shift.start_ns, since]
-        )
+        self._stored_hours = {(m, h) for m, h in self._stored_hours if m != machine or h >= start}
+        kept.cut_at(cuts)
+        # older than the open hour: a slice per hour (between cuts) is enough to join
+        hours = hour_windows(self._calendar.tz, start, now)
+        if len(hours):
+            kept.compact(int(hours.starts[-1]), [*hours.starts.tolist(), *cuts])
+        bounds = slice_bounds(start, now, cuts)
         labels = [shift.name if b >= shift.start_ns else None for b in bounds[:-1]]
         return await self._catch_up(
             Catchup(machine, params, self._calendar, kept, bounds, labels, now)
@@ -288,7 +293,9 @@ class EdgeJobs:
             for machine, params in self._params.items():
                 bounds = slice_bounds(shift.start_ns, shift.end_ns, [])
                 labels = [shift.name] * (len(bounds) - 1)
-                run = Catchup(machine, params, self._calendar, MachineSlices(), bounds, labels, now)
+                run = Catchup(
+                    machine, params, self._calendar, MachineSlices(params), bounds, labels, now
+                )
                 slices = await self._catch_up(run)
                 if slices:
                     reports.append(join([s.report for s in slices], params))

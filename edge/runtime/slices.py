@@ -194,8 +194,9 @@ def _carry(series: dict[str, Series], carry: Carry, e: int) -> Carry:
 
 @dataclass(slots=True)
 class MachineSlices:
-    """The final slices of one machine, in time order, and the period they cover."""
+    """The final slices of one machine, in time order."""
 
+    params: MachineParams
     finals: list[Slice] = field(default_factory=list)
 
     def invalidate(self, from_ns: int) -> None:
@@ -206,22 +207,61 @@ class MachineSlices:
     def prune(self, before_ns: int) -> None:
         self.finals = [s for s in self.finals if s.end_ns > before_ns]
 
+    def cut_at(self, cuts: Sequence[int]) -> None:
+        """Reopen from the first final slice that a cut falls inside (an order that started in
+        it: its figures are the order's from the cut on)."""
+        for k, s in enumerate(self.finals):
+            if any(s.start_ns < c < s.end_ns for c in cuts):
+                self.finals = self.finals[:k]
+                return
+
     def settle(self, bounds: Sequence[int]) -> int:
-        """Keep the final slices that match ``bounds`` from its start on (a new cut, such as an
-        order that started inside a final slice, reopens it); return the index in ``bounds``
-        where the open slices begin."""
+        """Keep the final slices that match ``bounds`` from its start on (each starts on a
+        bound and ends on one); return the index in ``bounds`` where the open slices begin."""
         keep: list[Slice] = []
         i = 0
         for s in self.finals:
             if s.end_ns <= bounds[0]:
                 continue
-            if i + 1 < len(bounds) and s.start_ns == bounds[i] and s.end_ns == bounds[i + 1]:
-                keep.append(s)
-                i += 1
-            else:
+            j = bisect.bisect_left(bounds, s.end_ns, lo=i + 1)
+            if bounds[i] != s.start_ns or j >= len(bounds) or bounds[j] != s.end_ns:
                 break
+            keep.append(s)
+            i = j
         self.finals = keep
         return i
+
+    def compact(self, before_ns: int, cuts: Sequence[int]) -> None:
+        """Join the final slices ending by ``before_ns`` into one per stretch between ``cuts``
+        (the hours, the shift's and the order's start): a week-long order keeps a slice an
+        hour, not one a minute. Joined slices join on exactly like their parts."""
+        cut = sorted(cuts)
+        out: list[Slice] = []
+        run: list[Slice] = []
+
+        def flush() -> None:
+            if len(run) == 1:
+                out.append(run[0])
+            elif run:
+                first, last = run[0], run[-1]
+                joined = SliceReport(
+                    join([x.report for x in run], self.params), first.report.head, last.report.tail
+                )
+                out.append(Slice(first.start_ns, last.end_ns, joined, last.carry))
+            run.clear()
+
+        for s in self.finals:
+            if s.end_ns > before_ns:
+                flush()
+                out.append(s)
+                continue
+            if run and bisect.bisect_right(cut, run[0].start_ns) != bisect.bisect_right(
+                cut, s.end_ns - 1
+            ):
+                flush()
+            run.append(s)
+        flush()
+        self.finals = out
 
 
 def slice_bounds(start_ns: int, now_ns: int, cuts: Sequence[int]) -> list[int]:
@@ -298,9 +338,8 @@ def period_report(
     """One machine's report over ``[start_ns, end_ns)`` from its slices, all in this thread
     (the jobs drive a :class:`Catchup` themselves, a writer call per chunk)."""
     bounds = slice_bounds(start_ns, end_ns, [])
-    run = Catchup(
-        machine, params, calendar, MachineSlices(), bounds, [label] * (len(bounds) - 1), now_ns
-    )
+    labels = [label] * (len(bounds) - 1)
+    run = Catchup(machine, params, calendar, MachineSlices(params), bounds, labels, now_ns)
     while (args := run.step()) is not None:
         run.take(analyse_chain(store, *args))
     return join([s.report for s in run.slices], params) if run.slices else None

@@ -99,11 +99,13 @@ def _whole(store: Store, start: int, end: int) -> WindowReport:
     return report
 
 
-def _sliced(store: Store, start: int, end: int, chunk: int) -> tuple[WindowReport, int]:
+def _sliced(
+    store: Store, start: int, end: int, chunk: int
+) -> tuple[WindowReport, int, MachineSlices]:
     """Slices of ``[start, end)`` analysed ``chunk`` at a time, each chunk reading only up to
     its own end (so every chunk after the first starts from context and carry)."""
     bounds = slice_bounds(start, end, [])
-    kept = MachineSlices()
+    kept = MachineSlices(PARAMS)
     i, calls = 0, 0
     while i < len(bounds) - 1:
         j = min(i + chunk, len(bounds) - 1)
@@ -114,7 +116,7 @@ def _sliced(store: Store, start: int, end: int, chunk: int) -> tuple[WindowRepor
         calls += 1
         kept.finals.extend(result.slices)  # all of them: nothing comes after `end` here
         i = j
-    return join([s.report for s in kept.finals], PARAMS), calls
+    return join([s.report for s in kept.finals], PARAMS), calls, kept
 
 
 def _same(a: WindowReport, b: WindowReport) -> None:
@@ -131,9 +133,16 @@ def test_joined_slices_equal_the_whole_period(store: Store, seed: int, chunk: in
     start, end = T0 + 3 * MIN + 17 * NS, T0 + 41 * MIN + 5 * NS  # not on minute marks
     whole = _whole(store, start, end)
     assert whole.total > 100 and whole.stops > 0 and whole.micro_stops > 0  # a real mix
-    joined, calls = _sliced(store, start, end, chunk)
+    joined, calls, kept = _sliced(store, start, end, chunk)
     assert calls == -(-39 // chunk)  # 39 slices: the chunks did start from context
     _same(joined, whole)
+    # compacted into stretches of ten minutes (the job keeps a slice an hour), still the same
+    bounds = slice_bounds(start, end, [])
+    kept.compact(end, [T0 + k * 10 * MIN for k in range(5)])
+    assert len(kept.finals) == 5
+    _same(join([s.report for s in kept.finals], PARAMS), whole)
+    assert kept.settle(bounds) == len(bounds) - 1  # they still line up with the minute bounds
+    assert len(kept.finals) == 5
 
 
 def test_a_state_older_than_the_margin_is_carried(store: Store) -> None:
@@ -142,7 +151,7 @@ def test_a_state_older_than_the_margin_is_carried(store: Store) -> None:
     rows = [(T0, "state", SETUP)]
     rows += [(T0 + k * NS, "count", 7.0) for k in range(0, 45 * 60)]  # no part: setting up
     _append(store, rows)
-    kept = MachineSlices()
+    kept = MachineSlices(PARAMS)
     bounds = slice_bounds(T0, T0 + 40 * MIN, [])
     for i in range(len(bounds) - 1):  # one call per slice, as the job does in real time
         carry = kept.finals[-1].carry if kept.finals else {}
@@ -172,16 +181,16 @@ def test_context_keeps_the_first_the_last_and_two_changes(store: Store) -> None:
 
 
 def test_late_samples_reopen_their_slice_and_the_ones_after(store: Store) -> None:
-    kept = MachineSlices()
+    kept = MachineSlices(PARAMS)
     kept.finals = [_slice(T0 + k * MIN) for k in range(5)]
     kept.invalidate(T0 + 2 * MIN + 30 * NS)
     assert [s.start_ns for s in kept.finals] == [T0, T0 + MIN]
-    bounds = [T0, T0 + MIN, T0 + 90 * NS, T0 + 2 * MIN]  # a new cut inside the second
-    assert kept.settle(bounds) == 1
+    kept.cut_at([T0 + 90 * NS])  # a new cut (an order's start) inside the second
     assert [s.start_ns for s in kept.finals] == [T0]
+    assert kept.settle([T0, T0 + MIN, T0 + 90 * NS, T0 + 2 * MIN]) == 1
 
 
 def _slice(start: int) -> Slice:
-    dummy = MachineSlices()
+    dummy = MachineSlices(PARAMS)
     assert not dummy.finals
     return Slice(start, start + MIN, None, {})  # type: ignore[arg-type]
