@@ -47,6 +47,7 @@ from edge.runtime.slices import (
     MachineSlices,
     Slice,
     analyse_chain,
+    period_catchup,
     slice_bounds,
 )
 from edge.store import OutboxStats, Store, StoreError, StoreUnavailable
@@ -291,10 +292,8 @@ class EdgeJobs:
         for shift in shifts_ended(self._calendar, last, now):
             reports = []
             for machine, params in self._params.items():
-                bounds = slice_bounds(shift.start_ns, shift.end_ns, [])
-                labels = [shift.name] * (len(bounds) - 1)
-                run = Catchup(
-                    machine, params, self._calendar, MachineSlices(params), bounds, labels, now
+                run = period_catchup(
+                    machine, params, self._calendar, shift.start_ns, shift.end_ns, shift.name, now
                 )
                 slices = await self._catch_up(run)
                 if slices:

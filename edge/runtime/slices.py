@@ -325,6 +325,23 @@ class Catchup:
         return [*self.kept.finals, *(self.open or [])]
 
 
+def period_catchup(
+    machine: str,
+    params: MachineParams,
+    calendar: Calendar,
+    start_ns: int,
+    end_ns: int,
+    label: str | None,
+    now_ns: int,
+) -> Catchup:
+    """The slices of a closed period (a shift that ended), reading past its end only as far as
+    the gap over the end needs (as the board did), however long ago it ended."""
+    bounds = slice_bounds(start_ns, end_ns, [])
+    labels = [label] * (len(bounds) - 1)
+    upto = min(now_ns, end_ns + params.limits.stop_ns + SLICE_NS)
+    return Catchup(machine, params, calendar, MachineSlices(params), bounds, labels, upto)
+
+
 def period_report(
     store: Store,
     machine: str,
@@ -336,10 +353,8 @@ def period_report(
     now_ns: int,
 ) -> WindowReport | None:
     """One machine's report over ``[start_ns, end_ns)`` from its slices, all in this thread
-    (the jobs drive a :class:`Catchup` themselves, a writer call per chunk)."""
-    bounds = slice_bounds(start_ns, end_ns, [])
-    labels = [label] * (len(bounds) - 1)
-    run = Catchup(machine, params, calendar, MachineSlices(params), bounds, labels, now_ns)
+    (the jobs drive the :class:`Catchup` themselves, a writer call per chunk)."""
+    run = period_catchup(machine, params, calendar, start_ns, end_ns, label, now_ns)
     while (args := run.step()) is not None:
         run.take(analyse_chain(store, *args))
     return join([s.report for s in run.slices], params) if run.slices else None
