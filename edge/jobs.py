@@ -95,7 +95,7 @@ class EdgeJobs:
         self._on_analytics = on_analytics
         self._scheduler: AsyncIOScheduler | None = None
         self._slices: dict[str, MachineSlices] = {}
-        self._dirty: dict[str, int] = {}  # machine -> oldest sample analysed since the refresh
+        self._dirty: dict[str, int] = {}  # machine -> oldest late sample since the refresh
         self._stored_hours: set[tuple[str, int]] = set()  # (machine, hour start) in `oee`
         self._running = 0
         self._idle = asyncio.Condition()
@@ -189,8 +189,8 @@ class EdgeJobs:
         # the analytics attribute parts by time from the order history, not from `orders`
         result = await self._writer.call(self._analytics.run, time.time_ns())
         self.state.live = result.live
-        for machine, oldest in result.oldest_ns.items():  # reopens the slices it falls in
-            self._dirty[machine] = min(oldest, self._dirty.get(machine, oldest))
+        for machine, late in result.late_ns.items():  # reopens the slices it can change
+            self._dirty[machine] = min(late, self._dirty.get(machine, late))
         if self._on_analytics is not None and result.samples:
             self._on_analytics(time.perf_counter() - started)
 
@@ -240,6 +240,9 @@ class EdgeJobs:
         kept = self._slices.setdefault(machine, MachineSlices(params))
         dirty = self._dirty.pop(machine, None)
         if dirty is not None:
+            # a cycle end at `dirty` splits the gap around it: parts of it that stay longer
+            # than a stop stay stops, so nothing before `dirty - stop` changes
+            dirty -= params.limits.stop_ns
             kept.invalidate(dirty)
             self._stored_hours = {
                 (m, h) for m, h in self._stored_hours if m != machine or h + HOUR_NS <= dirty

@@ -70,7 +70,9 @@ class RunResult:
     samples: int
     records: int
     live: dict[str, LiveMachine]
-    oldest_ns: dict[str, int] = field(default_factory=dict)  # per machine, of the new samples
+    # per machine, the oldest new sample when it is older than one analysed before (it came
+    # out of order: a backlog, a slower source): what was computed from there on may change
+    late_ns: dict[str, int] = field(default_factory=dict)
 
 
 def iso(ts_ns: int) -> datetime:
@@ -118,6 +120,7 @@ class IncrementalAnalytics:
 
     def __init__(self, machines: Mapping[str, MachineParams]) -> None:
         self.machines = dict(machines)
+        self._newest: dict[str, int] = {}  # per machine, the newest sample analysed (this run)
 
     def run(self, store: Store, now_ns: int) -> RunResult:
         with store.transaction() as tx:
@@ -133,17 +136,23 @@ class IncrementalAnalytics:
             timelines = order_timelines(tx)
             records = 0
             n = 0
-            oldest: dict[str, int] = {}
+            late: dict[str, int] = {}
+            newest: dict[str, int] = {}
             for machine, signals in series.items():
                 params = self.machines.get(machine)
                 if params is None:
                     continue  # a machine removed from the config: its raw samples stay
                 n += sum(ts.size for ts, _ in signals.values())
-                oldest[machine] = min(int(ts[0]) for ts, _ in signals.values() if ts.size)
+                oldest = min(int(ts[0]) for ts, _ in signals.values() if ts.size)
+                if oldest < self._newest.get(machine, oldest):
+                    late[machine] = oldest
+                newest[machine] = max(int(ts[-1]) for ts, _ in signals.values() if ts.size)
                 orders = timelines.get(machine) or OrderTimeline.empty()
                 records += self._machine(tx, params, signals, baselines, live, orders)
             tx.set_kv("analysed_ingest_id", upto)
-        return RunResult(n, records, live, oldest)
+        for machine, ts in newest.items():  # committed
+            self._newest[machine] = max(ts, self._newest.get(machine, ts))
+        return RunResult(n, records, live, late)
 
     def _machine(
         self,

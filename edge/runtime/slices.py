@@ -16,8 +16,10 @@ samples of the slices not final yet, plus a few samples before them.
   last value before the previous slice's end (``carry``), dated at the margin's start.
 - **Final.** A slice is final when its end is ``LATE_NS`` in the past and the gap running
   over its end is decided: a cycle ended after it, or the silence is already a stop, or
-  (a machine that counts nothing) a sample came after it. Samples that arrive later for a
-  final slice (a backlog drained after an outage) reopen it and every slice after it.
+  (a machine that counts nothing) a sample came after it. Samples in time order cannot change
+  a final slice; one older than the machine's newest (a backlog drained after an outage, a
+  slower second source) reopens the slices from its time minus the stop threshold on (a cycle
+  end there can only reclassify a gap shorter than a stop).
 - **Joining.** An hour, the shift so far and the order so far are :func:`join` of their
   slices: times and counts add up, and an event counted on both sides of a boundary (a stop
   over a minute mark) is one event.
@@ -50,7 +52,7 @@ SLICE_NS = 60 * NS
 LATE_NS = 5 * NS  # a slice is not final before its end is this far in the past
 CHUNK_SLICES = 15  # slices analysed per writer call while catching up (bounded memory)
 CONTEXT_LEVELS = 2  # changes of value kept from the margin (a cycle bit needs two)
-COUNTING = ("count", "cycle", "good")
+COUNTING = ("count", "cycle")  # the signals cycle ends come from (report.machine_cycle_ends)
 
 Carry = dict[str, tuple[int, float]]  # signal -> its last sample before a time
 

@@ -83,13 +83,21 @@ async def test_final_slices_are_kept_and_late_samples_reopen_them(
         await jobs.refresh_shift_oee()
         assert len(reads) == 1 and now - reads[0][0] <= 2 * MIN, reads
 
+        # samples in time order (the last second) reopen nothing
+        await writer.call(_append, "count", [(now - NS // 2, float(10**6))])
+        await jobs.run_analytics()
+        reads.clear()
+        await jobs.refresh_shift_oee()
+        assert len(reads) == 1 and now - reads[0][0] <= 2 * MIN, reads
+        first = jobs.state.shift_oee["m"]
+
         # a late reject for ten minutes ago (a drained backlog): its slice reopens
         late = now - 10 * MIN
         await writer.call(_append, "reject", [(late - 60 * NS, 0.0), (late, 3.0)])
         await jobs.run_analytics()
         reads.clear()
         await jobs.refresh_shift_oee()
-        assert reads and min(lo for lo, _ in reads) <= late
+        assert reads and min(lo for lo, _ in reads) <= late - PARAMS.limits.stop_ns
         again = jobs.state.shift_oee["m"]
         assert again.reject == 3 and again.total == first.total
         expected = await writer.call(_whole, shift.start_ns, now)
