@@ -136,19 +136,27 @@ class Supervisor(Multiprocess):
         if self.should_exit.is_set():
             return
         for process in self.processes:
-            code = process.process.exitcode
-            if code == STARTUP_FAILURE:
+            if process.process.exitcode == STARTUP_FAILURE:
                 log.error("worker [%s] failed to start; stopping", process.pid)
                 self.should_exit.set()
                 return
-            if code is not None:
-                log.warning(
-                    "worker [%s] died (%s); starting a replacement", process.pid, _status(code)
-                )
+        before = list(self.processes)
         super().keep_subprocess_alive()  # replaces dead (and hung) workers
+        # logged from what uvicorn replaced, not from a check of our own before it: a worker
+        # dying between the two checks would be replaced without a word
+        for old, new in zip(before, self.processes, strict=True):
+            if new is not old:
+                log.warning(
+                    "worker [%s] died (%s); started a replacement [%s]",
+                    old.pid,
+                    _status(old.process.exitcode),
+                    new.pid,
+                )
 
 
-def _status(exitcode: int) -> str:
+def _status(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "exit status unknown"
     if exitcode < 0:
         return f"killed by {signal.Signals(-exitcode).name}"
     return f"exit status {exitcode}"
