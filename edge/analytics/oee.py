@@ -101,8 +101,7 @@ class _EventSets:
 
     planned: Intervals
     setup: Intervals
-    other: Intervals  # setup + unplanned stops, inside planned time
-    micro: Intervals  # micro-stop time inside planned time, not already in ``other``
+    micro: Intervals  # micro-stop time inside planned time, not already setup or a stop
     unplanned: Intervals
     failures_raw: Intervals
     stops_raw: Intervals
@@ -120,7 +119,6 @@ def _event_sets(tl: Timeline, micro_in_availability: bool) -> _EventSets:
     return _EventSets(
         planned=p,
         setup=setup,
-        other=other,
         micro=micro,
         unplanned=unplanned,
         failures_raw=failures_raw,
