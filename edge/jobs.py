@@ -205,13 +205,13 @@ class EdgeJobs:
         """Hour-to-date, shift-to-date and active-order OEE per machine, from slices."""
         now = time.time_ns()
         shift = current_shift(self._calendar, now)
+        hours = hour_windows(self._calendar.tz, shift.start_ns, now)
         for machine, params in self._params.items():
             order = self.state.active_orders.get(machine)
             since = self.state.order_since.get(machine)
             if order is None or since is None or since >= now:
                 order, since = None, None
             slices = await self._slices_of(machine, params, shift, since, now)
-            hours = hour_windows(self._calendar.tz, shift.start_ns, now)
             in_shift = [s for s in slices if s.start_ns >= shift.start_ns]
             if in_shift and len(hours):
                 self.state.shift_oee[machine] = join([s.report for s in in_shift], params)

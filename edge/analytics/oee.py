@@ -136,7 +136,10 @@ def window_figures(
     planned time there: a machine halted over a break shows a sliver of "stop" on each side of
     it (parts spread over a poll interval), which is not a failure.
     """
-    x = _event_sets(tl, micro_in_availability)
+    return _figures(tl, _event_sets(tl, micro_in_availability), w, min_stop_overlap_ns)
+
+
+def _figures(tl: Timeline, x: _EventSets, w: Windows, min_stop_overlap_ns: int) -> WindowFigures:
     p, run = x.planned, x.run
 
     def secs(i: Intervals) -> F64:
@@ -206,20 +209,22 @@ def _edges(
     return head, tail
 
 
-def event_edges(
+def slice_figures(
     tl: Timeline, w: Windows, *, micro_in_availability: bool, min_stop_overlap_ns: int = 1
-) -> EventEdges:
-    """Which counted events of each window continue from the one before or into the next."""
+) -> tuple[WindowFigures, EventEdges]:
+    """:func:`window_figures`, and which counted events of each window continue from the one
+    before or into the next (the sets of the timeline built once for both)."""
     x = _event_sets(tl, micro_in_availability)
     pairs = (
         _edges(tl.micro, x.micro, w, 1),
         _edges(x.stops_raw, x.planned, w, min_stop_overlap_ns),
         _edges(x.failures_raw, x.planned, w, min_stop_overlap_ns),
     )
-    return EventEdges(
+    edges = EventEdges(
         head=np.stack([h for h, _ in pairs]).reshape(3, len(w)),
         tail=np.stack([t for _, t in pairs]).reshape(3, len(w)),
     )
+    return _figures(tl, x, w, min_stop_overlap_ns), edges
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from edge.analytics.oee import (
     Timeline,
     WindowFigures,
     empty_timeline,
-    event_edges,
     ratios,
+    slice_figures,
     window_figures,
 )
 from edge.analytics.states import StateIntervals, state_intervals
@@ -248,8 +248,9 @@ def analyze_slices(
     reports be joined into the report of any run of them (hour, shift, order) by :func:`join`."""
     w, timeline = _timeline(series, params, shifts, tz, start_ns, end_ns, by)
     micro, min_ns = params.micro_stops_in_availability, params.limits.slow_ns
-    figures = window_figures(timeline, w, micro_in_availability=micro, min_stop_overlap_ns=min_ns)
-    edges = event_edges(timeline, w, micro_in_availability=micro, min_stop_overlap_ns=min_ns)
+    figures, edges = slice_figures(
+        timeline, w, micro_in_availability=micro, min_stop_overlap_ns=min_ns
+    )
     reports = reports_from(machine, w, figures, params)
     head: list[tuple[bool, bool, bool]] = [tuple(h) for h in edges.head.T.tolist()]
     tail: list[tuple[bool, bool, bool]] = [tuple(t) for t in edges.tail.T.tolist()]
