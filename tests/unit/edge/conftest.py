@@ -44,6 +44,16 @@ def edge_config(
     )
 
 
+def midday_zone(now_ns: int) -> str:
+    """A fixed-offset zone where ``now_ns`` falls near noon: the "day" shift (and the local
+    day) then started hours ago, whatever time of day the suite runs (at 00:05 UTC, data from
+    ten minutes ago lies in the previous UTC day)."""
+    utc_hour = now_ns // (3600 * NS) % 24
+    offset = (12 - utc_hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: GMT-2 is UTC+2
+
+
 class MemorySources:
     """Factories for the agent; ``current[name]`` is the live connector of each source."""
 

@@ -15,7 +15,14 @@ from connectors.base import ConnectionState, Sample
 from edge.agent import Agent
 from edge.api.app import create_app
 from edge.store import Store
-from tests.unit.edge.conftest import NS, MemorySources, counter_samples, edge_config, eventually
+from tests.unit.edge.conftest import (
+    NS,
+    MemorySources,
+    counter_samples,
+    edge_config,
+    eventually,
+    midday_zone,
+)
 
 T0 = (time.time_ns() // NS - 600) * NS  # ten minutes ago, so the current shift covers it
 
@@ -122,7 +129,7 @@ async def test_unwritable_store_holds_samples_and_recovers(tmp_path: Path) -> No
 
 async def test_machines_and_oee_endpoints(tmp_path: Path) -> None:
     sources = MemorySources(("m1",))
-    config = edge_config(tmp_path, machines=("m1",))
+    config = edge_config(tmp_path, machines=("m1",), timezone=midday_zone(T0))
     agent = Agent(config, factories=sources.factories(), serve_api=False)
     transport = httpx.ASGITransport(app=create_app(agent.services))
     async with agent, httpx.AsyncClient(transport=transport, base_url="http://edge") as http:

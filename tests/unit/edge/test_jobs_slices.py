@@ -25,6 +25,13 @@ NS = 1_000_000_000
 MIN = 60 * NS
 PARAMS = MachineParams(ideal_cycle_s=2.0, stop_threshold_s=60.0)
 CAL = Calendar((), ZoneInfo("UTC"))
+DAY = 24 * 60 * MIN
+
+
+def _noon() -> int:
+    """Today's noon (UTC): the jobs' frozen clock, far from the local day's start whenever the
+    suite runs (ten minutes before 00:05 is another day)."""
+    return time.time_ns() // DAY * DAY + DAY // 2
 
 
 def _rows(start: int, end: int, every_s: int = 2, first: int = 0) -> list[tuple[int, float]]:
@@ -55,7 +62,7 @@ def _whole(store: Store, start: int, end: int) -> WindowReport:
 async def test_final_slices_are_kept_and_late_samples_reopen_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    now = time.time_ns()
+    now = _noon()
     monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
     shift = current_shift(CAL, now)
     start = max(shift.start_ns, now - 20 * MIN)  # samples from 20 minutes ago (or midnight)
@@ -108,7 +115,7 @@ async def test_final_slices_are_kept_and_late_samples_reopen_them(
 async def test_order_oee_is_joined_from_the_orders_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    now = time.time_ns()
+    now = _noon()
     monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
     shift = current_shift(CAL, now)
     start = max(shift.start_ns, now - 20 * MIN)
