@@ -23,7 +23,7 @@ Error tree::
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, Self, overload, runtime_checkable
 
@@ -48,8 +48,9 @@ class SampleColumns(Sequence[Sample]):
     """Samples held as columns, machine and signal names dictionary-encoded.
 
     What a bulk decoder builds (MQTT JSON: a burst of messages at once) and what the store
-    appends as Arrow arrays, with no Python object per value on the way. It reads as a sequence
-    of :class:`Sample` (built on access) wherever a batch is looked at value by value.
+    appends as they are (DuckDB scans the arrays), with no Python object per value on the way.
+    It reads as a sequence of :class:`Sample` (built on access) wherever a batch is looked at
+    value by value.
     """
 
     __slots__ = ("machine_idx", "machines", "signal_idx", "signals", "ts_ns", "value")
@@ -71,6 +72,53 @@ class SampleColumns(Sequence[Sample]):
         self.signals = tuple(signals)
         self.signal_idx = signal_idx
         self.value = value
+
+    @classmethod
+    def from_samples(cls, samples: Iterable[Sample]) -> SampleColumns:
+        """Columns of sample tuples (what the polling connectors produce)."""
+        rows = list(samples)
+        machines: dict[str, int] = {}
+        signals: dict[str, int] = {}
+        n = len(rows)
+        machine_idx = np.fromiter(
+            (machines.setdefault(s.machine, len(machines)) for s in rows), np.int32, n
+        )
+        signal_idx = np.fromiter(
+            (signals.setdefault(s.signal, len(signals)) for s in rows), np.int32, n
+        )
+        return cls(
+            np.fromiter((s.ts_ns for s in rows), np.int64, n),
+            tuple(machines),
+            machine_idx,
+            tuple(signals),
+            signal_idx,
+            np.fromiter((s.value for s in rows), np.float64, n),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[SampleColumns]) -> SampleColumns:
+        """One set of columns holding every part in order; names are merged, not repeated."""
+        if len(parts) == 1:
+            return parts[0]
+        machines: dict[str, int] = {}
+        signals: dict[str, int] = {}
+
+        def recode(
+            names: Sequence[str], idx: NDArray[np.int32], codes: dict[str, int]
+        ) -> NDArray[np.int32]:
+            new = np.fromiter((codes.setdefault(n, len(codes)) for n in names), np.int32)
+            return new[idx] if new.size else idx.astype(np.int32)
+
+        machine_idx = [recode(p.machines, p.machine_idx, machines) for p in parts]
+        signal_idx = [recode(p.signals, p.signal_idx, signals) for p in parts]
+        return cls(
+            np.concatenate([p.ts_ns for p in parts] or [np.empty(0, np.int64)]),
+            tuple(machines),
+            np.concatenate(machine_idx or [np.empty(0, np.int32)]),
+            tuple(signals),
+            np.concatenate(signal_idx or [np.empty(0, np.int32)]),
+            np.concatenate([p.value for p in parts] or [np.empty(0, np.float64)]),
+        )
 
     def __len__(self) -> int:
         return int(self.value.size)

@@ -28,9 +28,9 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from central.contract import BODY_MODELS
+from connectors.base import SampleColumns
 from edge.schema import migrate
 
 DB_FILENAME = "edge.duckdb"
@@ -73,16 +73,6 @@ class ActiveOrder:
     work_order: str | None
     target: int | None
     since_ns: int | None
-
-
-SAMPLE_SCHEMA = pa.schema(
-    [
-        ("ts_ns", pa.int64()),
-        ("machine", pa.string()),
-        ("signal", pa.string()),
-        ("value", pa.float64()),
-    ]
-)
 
 
 def validated_body(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,16 +249,32 @@ class Store:
 
     # --- samples ---------------------------------------------------------------------------
 
-    def append_samples(self, table: pa.Table) -> int:
-        """Append an Arrow table (SAMPLE_SCHEMA) in one transaction; return its ingest id."""
+    def append_samples(self, columns: SampleColumns) -> int:
+        """Append samples in one transaction; return the batch's ingest id.
+
+        DuckDB scans the numpy columns directly; the names go in as two small lists that the
+        codes index, so no string is built per row in Python.
+        """
         ingest_id = self._next_ingest_id
+        incoming = {
+            "ts_ns": np.ascontiguousarray(columns.ts_ns, np.int64),
+            "machine_idx": np.ascontiguousarray(columns.machine_idx, np.int32),
+            "signal_idx": np.ascontiguousarray(columns.signal_idx, np.int32),
+            "value": np.ascontiguousarray(columns.value, np.float64),
+        }
         with self.transaction() as tx:
-            tx.con.register("incoming_samples", table)
+            tx.con.register("incoming_samples", incoming)
             try:
                 tx.con.execute(
-                    "INSERT INTO samples SELECT ts_ns, machine, signal, value, ? "
+                    "INSERT INTO samples SELECT ts_ns, "
+                    "list_extract($machines::VARCHAR[], machine_idx + 1), "
+                    "list_extract($signals::VARCHAR[], signal_idx + 1), value, $ingest_id "
                     "FROM incoming_samples",
-                    [ingest_id],
+                    {
+                        "machines": list(columns.machines),
+                        "signals": list(columns.signals),
+                        "ingest_id": ingest_id,
+                    },
                 )
             finally:
                 tx.con.unregister("incoming_samples")

@@ -14,58 +14,33 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from connectors.base import Sample, SampleColumns
 from edge.logs import event
 from edge.runtime.queue import Item, SampleQueue
-from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable
+from edge.store import Store, StoreUnavailable
 from edge.writer import StoreWriter
 
 logger = logging.getLogger("edge.ingest")
 
 
-def to_arrow(items: Sequence[Item]) -> pa.Table:
-    """Columns of every sample in ``items`` (one pass per column, no per-row DuckDB call).
+def to_columns(items: Sequence[Item]) -> SampleColumns:
+    """Every sample in ``items`` as one set of columns (no per-row DuckDB call).
 
-    Column batches (:class:`SampleColumns`, the MQTT JSON path) go across as arrays, their
-    names taken from the dictionary; sample tuples (the other connectors) are gathered into one
-    more table. The row order between batches does not matter to the store.
+    Column batches (:class:`SampleColumns`, the MQTT JSON path) are concatenated as arrays;
+    sample tuples (the other connectors) are gathered into one more part. The row order between
+    batches does not matter to the store.
     """
-    tables = []
+    parts: list[SampleColumns] = []
     rows: list[Sample] = []
     for item in items:
         samples = item.batch.samples
         if isinstance(samples, SampleColumns):
-            tables.append(_columns_table(samples))
+            parts.append(samples)
         else:
             rows.extend(samples)
-    if rows or not tables:
-        tables.append(
-            pa.Table.from_arrays(
-                [
-                    pa.array([s.ts_ns for s in rows], pa.int64()),
-                    pa.array([s.machine for s in rows], pa.string()),
-                    pa.array([s.signal for s in rows], pa.string()),
-                    pa.array([s.value for s in rows], pa.float64()),
-                ],
-                schema=SAMPLE_SCHEMA,
-            )
-        )
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-
-
-def _columns_table(c: SampleColumns) -> pa.Table:
-    return pa.Table.from_arrays(
-        [
-            pa.array(c.ts_ns, pa.int64()),
-            pc.take(pa.array(c.machines, pa.string()), pa.array(c.machine_idx)),
-            pc.take(pa.array(c.signals, pa.string()), pa.array(c.signal_idx)),
-            pa.array(c.value, pa.float64()),
-        ],
-        schema=SAMPLE_SCHEMA,
-    )
+    if rows or not parts:
+        parts.append(SampleColumns.from_samples(rows))
+    return SampleColumns.concat(parts)
 
 
 def _ack_all(items: Sequence[Item]) -> None:
@@ -73,8 +48,8 @@ def _ack_all(items: Sequence[Item]) -> None:
         item.batch.ack()
 
 
-def _append(store: Store, table: pa.Table) -> int:
-    return store.append_samples(table)
+def _append(store: Store, columns: SampleColumns) -> int:
+    return store.append_samples(columns)
 
 
 class Ingest:
@@ -125,20 +100,20 @@ class Ingest:
         return True
 
     async def _commit(self, items: list[Item]) -> None:
-        table = to_arrow(items)
+        columns = to_columns(items)
         while True:
             started = time.perf_counter()
             try:
-                await self._writer.call(_append, table)
+                await self._writer.call(_append, columns)
             except StoreUnavailable as exc:
                 self.report_unavailable(str(exc))
                 await asyncio.sleep(self._retry_s)
                 continue
             elapsed = time.perf_counter() - started
-            self.committed_samples += table.num_rows
+            self.committed_samples += len(columns)
             self.last_commit_ns = time.time_ns()
             if self._on_commit is not None:
-                self._on_commit(table.num_rows, elapsed)
+                self._on_commit(len(columns), elapsed)
             if self.store_error is not None:
                 event(logger, logging.INFO, "store recovered", held_samples=self._queue.depth)
                 self.store_error = None

@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from connectors.base import Connector, Sample
+from connectors.base import Connector, Sample, SampleColumns
 from connectors.memory import MemoryConnector
 from connectors.specs import MemorySourceSpec
 from edge.config import EdgeConfig, parse_config
 
 NS = 1_000_000_000
+
+
+def sample_columns(
+    ts_ns: Sequence[int],
+    machine: str | Sequence[str],
+    signal: str | Sequence[str],
+    value: Sequence[float],
+) -> SampleColumns:
+    """Columns for ``Store.append_samples``; a single machine or signal name applies to all."""
+    n = len(ts_ns)
+
+    def names(name: str | Sequence[str]) -> Sequence[str]:
+        return [name] * n if isinstance(name, str) else name
+
+    return SampleColumns.from_samples(map(Sample, ts_ns, names(machine), names(signal), value))
 
 
 def edge_config(

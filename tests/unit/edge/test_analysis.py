@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 import pytest
 
 from edge.analytics.report import MachineParams, join
 from edge.analytics.windows import Windows
 from edge.runtime.analysis import Calendar, oee_reports
 from edge.runtime.slices import analyse_chain
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
+from tests.unit.edge.conftest import sample_columns
 
 NS = 1_000_000_000
 HOUR = 3600 * NS
@@ -30,17 +30,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     ts = [T0 + i * 2 * NS for i in range(3600)]
     ts = [t for t in ts if not (T0 + HOUR - 5 * 60 * NS <= t < T0 + HOUR + 5 * 60 * NS)]
     values = [float(i) for i in range(len(ts))]
-    s.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": ts,
-                "machine": ["m"] * len(ts),
-                "signal": ["count"] * len(ts),
-                "value": values,
-            },
-            schema=SAMPLE_SCHEMA,
-        )
-    )
+    s.append_samples(sample_columns(ts, ["m"] * len(ts), ["count"] * len(ts), values))
     yield s
     s.close()
 

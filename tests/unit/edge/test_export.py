@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from edge.cli import main
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
 from edge.trace import read_trace
-from tests.unit.edge.conftest import NS
+from tests.unit.edge.conftest import NS, sample_columns
 
 T0 = 1_767_600_000 * NS  # 2026-01-05T08:00:00Z
 
@@ -38,14 +37,11 @@ def _config(tmp_path: Path) -> Path:
     store.open()
     n = 100
     store.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": [T0 + i * NS for i in range(n)],
-                "machine": ["m1"] * n,
-                "signal": ["count" if i % 2 else "state" for i in range(n)],
-                "value": [float(i) for i in range(n)],
-            },
-            schema=SAMPLE_SCHEMA,
+        sample_columns(
+            [T0 + i * NS for i in range(n)],
+            ["m1"] * n,
+            ["count" if i % 2 else "state" for i in range(n)],
+            [float(i) for i in range(n)],
         )
     )
     store.close()

@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from central.contract import ProductionBody, StopBody
 from connectors.base import MachineState
 from edge.runtime.incremental import IncrementalAnalytics, MachineParams
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
+from tests.unit.edge.conftest import sample_columns
 
 NS = 1_000_000_000
 T0 = 1_767_600_000 * NS
@@ -23,14 +23,11 @@ PARAMS = MachineParams(
 
 def _append(store: Store, rows: list[tuple[int, str, float]]) -> None:
     store.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": [T0 + t * NS for t, _, _ in rows],
-                "machine": ["m"] * len(rows),
-                "signal": [s for _, s, _ in rows],
-                "value": [v for _, _, v in rows],
-            },
-            schema=SAMPLE_SCHEMA,
+        sample_columns(
+            [T0 + t * NS for t, _, _ in rows],
+            ["m"] * len(rows),
+            [s for _, s, _ in rows],
+            [v for _, _, v in rows],
         )
     )
 

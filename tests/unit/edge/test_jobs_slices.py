@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 import pytest
 
 import edge.runtime.slices
@@ -18,8 +17,9 @@ from edge.jobs import EdgeJobs
 from edge.runtime.analysis import Calendar, current_shift, oee_reports
 from edge.runtime.incremental import IncrementalAnalytics
 from edge.runtime.incremental import MachineParams as IncrementalParams
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
 from edge.writer import StoreWriter
+from tests.unit.edge.conftest import sample_columns
 
 NS = 1_000_000_000
 MIN = 60 * NS
@@ -40,14 +40,8 @@ def _rows(start: int, end: int, every_s: int = 2, first: int = 0) -> list[tuple[
 
 def _append(store: Store, signal: str, rows: list[tuple[int, float]]) -> None:
     store.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": [t for t, _ in rows],
-                "machine": ["m"] * len(rows),
-                "signal": [signal] * len(rows),
-                "value": [v for _, v in rows],
-            },
-            schema=SAMPLE_SCHEMA,
+        sample_columns(
+            [t for t, _ in rows], ["m"] * len(rows), [signal] * len(rows), [v for _, v in rows]
         )
     )
 

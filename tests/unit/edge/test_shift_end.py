@@ -6,14 +6,13 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from central.contract import OeeBody
 from edge.analytics.calendar import ShiftSpec
 from edge.analytics.report import MachineParams
 from edge.runtime.analysis import Calendar, current_shift, record_shift_oee, shifts_ended
 from edge.runtime.slices import period_report
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
+from tests.unit.edge.conftest import sample_columns
 
 NS = 1_000_000_000
 DAY0 = 1_767_571_200 * NS  # 2026-01-05T00:00:00Z, a Monday
@@ -37,14 +36,8 @@ def test_record_shift_oee_writes_one_record_per_machine(tmp_path: Path) -> None:
     start = DAY0 + 6 * 3600 * NS
     ts = [start + i * 10 * NS for i in range(8 * 360)]  # one part per 10 s all shift
     store.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": ts,
-                "machine": ["m1"] * len(ts),
-                "signal": ["count"] * len(ts),
-                "value": [float(i) for i in range(len(ts))],
-            },
-            schema=SAMPLE_SCHEMA,
+        sample_columns(
+            ts, ["m1"] * len(ts), ["count"] * len(ts), [float(i) for i in range(len(ts))]
         )
     )
     shift = shifts_ended(CAL, start, DAY0 + 14 * 3600 * NS)[0]

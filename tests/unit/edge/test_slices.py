@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
 import pytest
 
 from edge.analytics.report import ADDITIVE, MachineParams, WindowReport, join
@@ -28,7 +27,8 @@ from edge.runtime.slices import (
     context,
     slice_bounds,
 )
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
+from tests.unit.edge.conftest import sample_columns
 
 NS = 1_000_000_000
 MIN = 60 * NS
@@ -49,14 +49,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def _append(store: Store, rows: list[tuple[int, str, float]]) -> None:
     store.append_samples(
-        pa.Table.from_pydict(
-            {
-                "ts_ns": [t for t, _, _ in rows],
-                "machine": ["m"] * len(rows),
-                "signal": [s for _, s, _ in rows],
-                "value": [v for _, _, v in rows],
-            },
-            schema=SAMPLE_SCHEMA,
+        sample_columns(
+            [t for t, _, _ in rows],
+            ["m"] * len(rows),
+            [s for _, s, _ in rows],
+            [v for _, _, v in rows],
         )
     )
 

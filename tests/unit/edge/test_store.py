@@ -1,4 +1,4 @@
-"""The DuckDB store on a real file: migrations, Arrow appends, outbox seq, retention."""
+"""The DuckDB store on a real file: migrations, column appends, outbox seq, retention."""
 
 from __future__ import annotations
 
@@ -6,22 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
+from connectors.base import SampleColumns
 from edge.schema import SCHEMA_VERSION
-from edge.store import SAMPLE_SCHEMA, Store, StoreUnavailable, read_series
+from edge.store import Store, StoreUnavailable, read_series
+from tests.unit.edge.conftest import sample_columns
 
 
-def _table(n: int, *, start_ns: int = 0, machine: str = "m1", signal: str = "count") -> pa.Table:
-    return pa.Table.from_pydict(
-        {
-            "ts_ns": [start_ns + i for i in range(n)],
-            "machine": [machine] * n,
-            "signal": [signal] * n,
-            "value": [float(i) for i in range(n)],
-        },
-        schema=SAMPLE_SCHEMA,
+def _table(
+    n: int, *, start_ns: int = 0, machine: str = "m1", signal: str = "count"
+) -> SampleColumns:
+    return sample_columns(
+        range(start_ns, start_ns + n), machine, signal, [float(i) for i in range(n)]
     )
 
 
@@ -52,7 +49,7 @@ def test_reopen_keeps_data_and_does_not_remigrate(tmp_path: Path) -> None:
     s.close()
 
 
-def test_append_samples_from_arrow(store: Store) -> None:
+def test_append_samples_from_columns(store: Store) -> None:
     first = store.append_samples(_table(1000))
     second = store.append_samples(_table(500, start_ns=10_000, machine="m2"))
     assert (first, second) == (1, 2)

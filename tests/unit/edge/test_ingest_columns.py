@@ -1,4 +1,4 @@
-"""Batches of both shapes (sample tuples, SampleColumns) become one Arrow table for the store."""
+"""Batches of both shapes (sample tuples, SampleColumns) become one set of columns for the store."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from connectors.base import Batch, Sample, SampleColumns
-from edge.runtime.ingest import to_arrow
+from edge.runtime.ingest import to_columns
 from edge.runtime.queue import Item
-from edge.store import SAMPLE_SCHEMA, Store
+from edge.store import Store
 
 
 def _columns() -> SampleColumns:
@@ -40,13 +40,15 @@ def test_sample_columns_read_as_a_sequence_of_samples() -> None:
         SampleColumns(c.ts_ns, c.machines, c.machine_idx[:2], c.signals, c.signal_idx, c.value)
 
 
-def test_mixed_batches_become_one_table_the_store_appends(tmp_path: Path) -> None:
+def test_mixed_batches_become_one_set_of_columns_the_store_appends(tmp_path: Path) -> None:
     items = [
         Item("mqtt", Batch(_columns())),
-        Item("opcua", Batch((Sample(30, "m3", "temp", 7.5),))),
+        Item("opcua", Batch((Sample(30, "m3", "temp", 7.5), Sample(40, "m2", "count", 8.0)))),
+        Item("mqtt", Batch(_columns())),
     ]
-    table = to_arrow(items)
-    assert table.schema == SAMPLE_SCHEMA
+    table = to_columns(items)
+    # names are merged across parts, not repeated
+    assert (table.machines, table.signals) == (("m2", "m1", "m3"), ("count", "state", "temp"))
     store = Store(tmp_path)
     store.open()
     try:
@@ -56,11 +58,7 @@ def test_mixed_batches_become_one_table_the_store_appends(tmp_path: Path) -> Non
         ).fetchall()
     finally:
         store.close()
-    assert rows == [
-        (10, "m2", "count", 5.0),
-        (10, "m2", "state", 1.0),
-        (20, "m1", "count", 6.0),
-        (20, "m1", "state", 2.0),
-        (30, "m3", "temp", 7.5),
-    ]
-    assert to_arrow([]).num_rows == 0
+    want = [*_columns(), *_columns(), *items[1].batch.samples]
+    assert list(table) == want
+    assert rows == sorted(tuple(s) for s in want)
+    assert len(to_columns([])) == 0
