@@ -25,23 +25,9 @@ from typing import Any
 
 from central.contract import ConsumptionBody, DeclarationBody
 from edge.store import Store, Transaction
-from edge.tablet.store_queries import ORDERS_DDL
 
 BACKFLUSH_KV = "backflush_production_seq"
 STARTABLE = ("released", "in_progress", "paused")
-DDL = (
-    ORDERS_DDL,
-    """CREATE TABLE IF NOT EXISTS order_bom (
-        work_order VARCHAR NOT NULL, component VARCHAR NOT NULL, qty_per DOUBLE NOT NULL,
-        uom VARCHAR, backflush BOOLEAN NOT NULL, PRIMARY KEY (work_order, component))""",
-    """CREATE TABLE IF NOT EXISTS order_changes (
-        machine VARCHAR NOT NULL, work_order VARCHAR NOT NULL, kind VARCHAR NOT NULL,
-        target BIGINT, received_ns BIGINT NOT NULL, status VARCHAR NOT NULL,
-        resolved_ns BIGINT, PRIMARY KEY (machine, work_order, kind))""",
-    """CREATE TABLE IF NOT EXISTS downlink (
-        machine VARCHAR PRIMARY KEY, work_order VARCHAR, target BIGINT, status VARCHAR NOT NULL,
-        attempts BIGINT NOT NULL DEFAULT 0, last_error VARCHAR, updated_ns BIGINT NOT NULL)""",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +53,6 @@ class TrackResult:
     started: tuple[tuple[str, str], ...] = ()
     completed: tuple[tuple[str, str], ...] = ()
     consumption_records: int = 0
-
-
-def ensure_schema(store: Store) -> None:
-    for statement in DDL:
-        store.con.execute(statement)
 
 
 # --- pure rules --------------------------------------------------------------------------------
@@ -125,7 +106,6 @@ def _running(tx: Transaction) -> dict[str, tuple[str, int | None]]:
 
 def apply_dispatch(store: Store, body: Mapping[str, Any], now_ns: int) -> list[PendingChange]:
     """Remember BOMs and flag changes to running orders; return the changes now pending."""
-    ensure_schema(store)
     orders = list(body.get("work_orders", []))
     with store.transaction() as tx:
         for wo in orders:
@@ -155,7 +135,6 @@ def apply_dispatch(store: Store, body: Mapping[str, Any], now_ns: int) -> list[P
 
 def pending_changes(store: Store, machine: str | None = None) -> list[PendingChange]:
     """Changes waiting for the operator (shown on the tablet, applied on confirm or at end)."""
-    ensure_schema(store)
     sql = "SELECT machine, work_order, kind, target, received_ns FROM order_changes "
     sql += "WHERE status = 'pending'" + (" AND machine = ?" if machine else "")
     rows = store.con.execute(sql + " ORDER BY received_ns", [machine] if machine else [])
@@ -167,7 +146,6 @@ def pending_changes(store: Store, machine: str | None = None) -> list[PendingCha
 
 def confirm_change(store: Store, *, machine: str, work_order: str, now_ns: int) -> bool:
     """The operator confirms central's change: a cancel ends the order, a qty sets the target."""
-    ensure_schema(store)
     with store.transaction() as tx:
         rows = tx.con.execute(
             "SELECT kind, target FROM order_changes WHERE machine = ? AND work_order = ? "
@@ -240,7 +218,6 @@ def _made(tx: Transaction, machine: str, work_order: str) -> int:
 
 def track(store: Store, machines: list[MachinePolicy], now_ns: int) -> TrackResult:
     """One pass: end finished orders, start the next ones, backflush, queue downlink writes."""
-    ensure_schema(store)
     started: list[tuple[str, str]] = []
     completed: list[tuple[str, str]] = []
     with store.transaction() as tx:
@@ -340,7 +317,6 @@ def backflush(tx: Transaction) -> int:
 
 
 def downlink_pending(store: Store) -> list[tuple[str, str | None, int | None, int]]:
-    ensure_schema(store)
     rows = store.con.execute(
         "SELECT machine, work_order, target, attempts FROM downlink WHERE status != 'done' "
         "ORDER BY machine"

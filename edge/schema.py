@@ -59,6 +59,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             machine VARCHAR NOT NULL, since_ns BIGINT NOT NULL, work_order VARCHAR,
             PRIMARY KEY (machine, since_ns))""",
     ),
+    # 3: order tracking and the tablet's tables, which older versions created on first use
+    # (hence IF NOT EXISTS: a database from then may already hold them)
+    (
+        # an order's status as the operators set it on the tablet
+        """CREATE TABLE IF NOT EXISTS tablet_orders (
+            machine VARCHAR NOT NULL, work_order VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            since_ns BIGINT NOT NULL, PRIMARY KEY (machine, work_order))""",
+        """CREATE TABLE IF NOT EXISTS order_bom (
+            work_order VARCHAR NOT NULL, component VARCHAR NOT NULL, qty_per DOUBLE NOT NULL,
+            uom VARCHAR, backflush BOOLEAN NOT NULL, PRIMARY KEY (work_order, component))""",
+        """CREATE TABLE IF NOT EXISTS order_changes (
+            machine VARCHAR NOT NULL, work_order VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            target BIGINT, received_ns BIGINT NOT NULL, status VARCHAR NOT NULL,
+            resolved_ns BIGINT, PRIMARY KEY (machine, work_order, kind))""",
+        """CREATE TABLE IF NOT EXISTS downlink (
+            machine VARCHAR PRIMARY KEY, work_order VARCHAR, target BIGINT,
+            status VARCHAR NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, last_error VARCHAR,
+            updated_ns BIGINT NOT NULL)""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

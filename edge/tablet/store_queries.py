@@ -2,9 +2,9 @@
 
 Uses the store's public API (``Store.con``, ``Store.transaction``, ``Transaction.outbox``) and
 its tables: ``dispatch`` (latest plan from central), ``active_order``, ``events`` (stops and
-state intervals written by the analytics), ``production`` and ``declarations``. The one table
-of its own, ``tablet_orders`` (an order's status as the operators set it), is created on first
-use. Times are UTC nanoseconds.
+state intervals written by the analytics), ``production``, ``declarations`` and
+``tablet_orders`` (an order's status as the operators set it; schema migration 3). Times are UTC
+nanoseconds.
 """
 
 from __future__ import annotations
@@ -18,10 +18,6 @@ from edge import orders as order_logic
 from edge.store import Store
 from edge.tablet.plans import Plan
 
-ORDERS_DDL = """CREATE TABLE IF NOT EXISTS tablet_orders (
-    machine VARCHAR NOT NULL, work_order VARCHAR NOT NULL, status VARCHAR NOT NULL,
-    since_ns BIGINT NOT NULL, PRIMARY KEY (machine, work_order))"""
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -33,13 +29,8 @@ class Snapshot:
     made: dict[str, tuple[int, int]]  # work order -> (good, scrap) counted on this edge
 
 
-def ensure_schema(store: Store) -> None:
-    store.con.execute(ORDERS_DDL)
-
-
 def snapshot(store: Store, machine: str) -> Snapshot:
     con = store.con
-    con.execute(ORDERS_DDL)
     row = con.execute(
         "SELECT received_ns, body FROM dispatch ORDER BY version DESC LIMIT 1"
     ).fetchone()
@@ -164,7 +155,6 @@ def store_action(
     """
     with store.transaction() as tx:
         con = tx.con
-        con.execute(ORDERS_DDL)
         if stop_start_ns is not None:
             updated = con.execute(
                 "UPDATE events SET reason = ? WHERE machine = ? AND kind = 'stop' "

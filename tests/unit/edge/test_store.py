@@ -167,3 +167,42 @@ def test_read_series_groups_numeric_columns_by_machine_and_signal(store: Store) 
     assert read_series(store.con, "ts_ns > ?", [10**9]) == {}
     only = read_series(store.con, "ts_ns >= ?", [0], signals=["state", "reject"])
     assert {m: list(s) for m, s in only.items()} == {"m1": ["state"]}
+
+
+def test_migration_3_adopts_order_tables_an_older_edge_created_on_first_use(
+    tmp_path: Path,
+) -> None:
+    """Before migration 3 the order-tracking and tablet tables were created on first use; a
+    database from then migrates without error and keeps their rows."""
+    import duckdb
+
+    from edge.schema import MIGRATIONS
+
+    path = tmp_path / "old"
+    path.mkdir()
+    con = duckdb.connect(str(path / "edge.duckdb"))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied TIMESTAMPTZ NOT NULL "
+        "DEFAULT now())"
+    )
+    for version, statements in enumerate(MIGRATIONS[:2], start=1):
+        for statement in statements:
+            con.execute(statement)
+        con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+    con.execute(  # what the old code's first use created
+        "CREATE TABLE tablet_orders (machine VARCHAR NOT NULL, work_order VARCHAR NOT NULL, "
+        "status VARCHAR NOT NULL, since_ns BIGINT NOT NULL, PRIMARY KEY (machine, work_order))"
+    )
+    con.execute("INSERT INTO tablet_orders VALUES ('m1', 'WO-1', 'completed', 5)")
+    con.close()
+    s = Store(path)
+    s.open()
+    try:
+        assert s.con.execute("SELECT max(version) FROM schema_version").fetchone() == (3,)
+        assert s.con.execute("SELECT * FROM tablet_orders").fetchall() == [
+            ("m1", "WO-1", "completed", 5)
+        ]
+        for table in ("order_bom", "order_changes", "downlink"):
+            assert s.con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    finally:
+        s.close()
