@@ -26,6 +26,13 @@ DAY_NS = 24 * 3600 * 1_000_000_000
 MARGIN_NS = 10 * 60 * 1_000_000_000  # samples read before a range: the counters' baselines
 
 
+def margin_ns(params: MachineParams) -> int:
+    """How far before a range its samples are read: at least ``MARGIN_NS``, and longer than
+    the machine's stop threshold, so a gap over the range's start that is a stop is seen as
+    one (a shorter margin would see only part of it)."""
+    return max(MARGIN_NS, params.limits.stop_ns + 60 * 1_000_000_000)
+
+
 @dataclass(frozen=True, slots=True)
 class Calendar:
     shifts: tuple[ShiftLike, ...]
@@ -94,14 +101,14 @@ def oee_reports(
 ) -> list[WindowReport]:
     """OEE windows of one machine in ``[start_ns, end_ns)`` from its stored samples.
 
-    Samples from ``MARGIN_NS`` before the start are read too, so the first parts of the range
+    Samples from :func:`margin_ns` before the start are read too, so the first parts of the range
     are measured from the counter value before it (no part is lost at a window boundary).
     """
     if isinstance(by, str):
         by = windows_by(by, calendar.shifts, calendar.tz, start_ns, end_ns)
     if len(by) == 0:
         return []
-    first = min(start_ns, int(by.starts[0])) - MARGIN_NS
+    first = min(start_ns, int(by.starts[0])) - margin_ns(params)
     series = machine_series(store, machine, first, end_ns)
     return analyze_machine(machine, series, params, calendar.shifts, calendar.tz, first, end_ns, by)
 

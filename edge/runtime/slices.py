@@ -43,7 +43,7 @@ from edge.analytics.report import (
     join,
 )
 from edge.analytics.windows import Windows
-from edge.runtime.analysis import MARGIN_NS, Calendar
+from edge.runtime.analysis import Calendar, margin_ns
 from edge.runtime.incremental import ANALYSED_SIGNALS
 from edge.store import Store
 
@@ -90,12 +90,12 @@ def context(
 
 
 def slice_series(
-    store: Store, machine: str, start_ns: int, end_ns: int, carry: Carry
+    store: Store, machine: str, start_ns: int, end_ns: int, carry: Carry, margin: int
 ) -> dict[str, Series]:
     """The analysed signals of ``machine`` in ``[start_ns, end_ns)``, each preceded by its
-    :func:`context` from the margin before ``start_ns`` (or by its carried last value)."""
+    :func:`context` from the ``margin`` before ``start_ns`` (or by its carried last value)."""
     con = store.con
-    lo = start_ns - MARGIN_NS
+    lo = start_ns - margin
     marks = ", ".join("?" * len(ANALYSED_SIGNALS))
     present = {
         str(s)
@@ -156,10 +156,11 @@ def analyse_chain(
     """Slices ``[bounds[i], bounds[i+1])`` of one machine (run on the writer thread), reading
     the samples up to ``now_ns``: those after the last bound decide whether it is final."""
     start, end = bounds[0], bounds[-1]
-    series = slice_series(store, machine, start, max(end, now_ns), carry)
+    margin = margin_ns(params)
+    series = slice_series(store, machine, start, max(end, now_ns), carry, margin)
     w = Windows.of(bounds[:-1], bounds[1:], labels)
     found = analyze_slices(
-        machine, series, params, calendar.shifts, calendar.tz, start - MARGIN_NS, end, w
+        machine, series, params, calendar.shifts, calendar.tz, start - margin, end, w
     )
     counts = any(name in series for name in COUNTING)
     out: list[Slice] = []

@@ -59,3 +59,39 @@ def test_hours_join_into_the_two_hour_window(store: Store) -> None:
     assert combined.oee == pytest.approx(whole.oee)
     assert combined.window_start == whole.window_start
     assert combined.window_end == whole.window_end
+
+
+def test_a_stop_threshold_longer_than_the_default_margin_still_finds_the_stop(
+    tmp_path: Path,
+) -> None:
+    """Stop threshold 20 min: the last part 15 min before the window, the next 10 min into it.
+    The 25-minute gap is a stop, so the window's first 10 minutes are stop time. A read
+    margin of only 10 minutes saw a 20-minute gap (not longer than the threshold): no stop."""
+    params = MachineParams(ideal_cycle_s=2.0, stop_threshold_s=20 * 60.0)
+    start = T0 + HOUR
+    before = [start - HOUR + i * 2 * NS for i in range(45 * 30)]  # parts until start - 15 min
+    after = [start + 10 * 60 * NS + i * 2 * NS for i in range(25 * 30)]  # from start + 10 min
+    # the counter is polled every second (value unchanged through the gap)
+    polls = list(range(before[-1] + NS, after[0], NS))
+    ts = sorted([*before, *after, *polls])
+    counts, n = [], 0
+    parts = set(before) | set(after)
+    for t in ts:
+        n += t in parts
+        counts.append(float(n))
+    s = Store(tmp_path)
+    s.open()
+    try:
+        s.append_samples(sample_columns(ts, "m", "count", counts))
+        window = Windows.of([start], [start + HOUR])
+        [whole] = oee_reports(s, "m", params, CAL, start_ns=start, end_ns=start + HOUR, by=window)
+        bounds = [start + k * 60 * NS for k in range(61)]
+        chain = analyse_chain(s, "m", params, CAL, bounds, [None] * 60, {}, start + HOUR)
+    finally:
+        s.close()
+    assert whole.stops == 1
+    assert whole.stop_s == pytest.approx(10 * 60, abs=2)
+    joined = join([x.report for x in chain.slices], params)
+    assert joined.stops == 1
+    assert joined.stop_s == pytest.approx(whole.stop_s)
+    assert joined.run_s == pytest.approx(whole.run_s)

@@ -63,9 +63,11 @@ async def test_final_slices_are_kept_and_late_samples_reopen_them(
     reads: list[tuple[int, int]] = []
     real_series = edge.runtime.slices.slice_series
 
-    def counting_series(store: Store, machine: str, lo: int, hi: int, carry: object) -> object:
+    def counting_series(
+        store: Store, machine: str, lo: int, hi: int, carry: object, margin: int
+    ) -> object:
         reads.append((lo, hi))
-        return real_series(store, machine, lo, hi, carry)  # type: ignore[arg-type]
+        return real_series(store, machine, lo, hi, carry, margin)  # type: ignore[arg-type]
 
     monkeypatch.setattr(edge.runtime.slices, "slice_series", counting_series)
     incremental = IncrementalAnalytics({"m": IncrementalParams("m", 2.0, 2.0, 60.0)})
