@@ -21,6 +21,7 @@ while ingest keeps the writer — nothing waits in the broker for a dashboard.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import dataclasses
 import logging
 import time
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from edge.analytics.report import MachineParams, WindowReport, join
-from edge.analytics.windows import hour_windows
+from edge.analytics.windows import Windows, hour_windows
 from edge.logs import event
 from edge.runtime.analysis import (
     Calendar,
@@ -48,6 +49,7 @@ from edge.runtime.slices import (
     Slice,
     analyse_chain,
     period_catchup,
+    range_catchup,
     slice_bounds,
 )
 from edge.store import OutboxStats, Store, StoreError, StoreUnavailable
@@ -57,6 +59,36 @@ logger = logging.getLogger("edge.jobs")
 HOUR_NS = 3600 * 1_000_000_000
 DAY_NS = 24 * 3600 * 1_000_000_000
 MAX_WRITER_SHARE = 0.25  # of the writer thread's time, per job
+
+
+async def catch_up(writer: StoreWriter, run: Catchup) -> list[Slice]:
+    """Drive ``run`` a chunk per writer call (ingest gets the writer between chunks)."""
+    while (args := run.step()) is not None:
+        run.take(await writer.call(analyse_chain, *args))
+    return run.slices
+
+
+async def window_reports(
+    writer: StoreWriter,
+    machine: str,
+    params: MachineParams,
+    calendar: Calendar,
+    windows: Windows,
+    now_ns: int,
+) -> list[WindowReport]:
+    """One report per window (with samples), joined from one-minute slices analysed a chunk per
+    writer call: however long the range, its raw samples are never all in memory at once, and
+    ingest keeps the writer between chunks."""
+    if not len(windows):
+        return []
+    slices = await catch_up(writer, range_catchup(machine, params, calendar, windows, now_ns))
+    starts = [s.start_ns for s in slices]
+    out = []
+    for start, end in zip(windows.starts.tolist(), windows.ends.tolist(), strict=True):
+        mine = slices[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
+        if mine:
+            out.append(join([s.report for s in mine], params))
+    return out
 
 
 @dataclass(slots=True)
@@ -258,14 +290,9 @@ class EdgeJobs:
             kept.compact(int(hours.starts[-1]), [*hours.starts.tolist(), *cuts])
         bounds = slice_bounds(start, now, cuts)
         labels = [shift.name if b >= shift.start_ns else None for b in bounds[:-1]]
-        return await self._catch_up(
-            Catchup(machine, params, self._calendar, kept, bounds, labels, now)
+        return await catch_up(
+            self._writer, Catchup(machine, params, self._calendar, kept, bounds, labels, now)
         )
-
-    async def _catch_up(self, run: Catchup) -> list[Slice]:
-        while (args := run.step()) is not None:
-            run.take(await self._writer.call(analyse_chain, *args))
-        return run.slices
 
     async def _store_hours(
         self,
@@ -298,7 +325,7 @@ class EdgeJobs:
                 run = period_catchup(
                     machine, params, self._calendar, shift.start_ns, shift.end_ns, shift.name, now
                 )
-                slices = await self._catch_up(run)
+                slices = await catch_up(self._writer, run)
                 if slices:
                     reports.append(join([s.report for s in slices], params))
             n = await self._writer.call(record_shift_oee, reports, shift)

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from connectors.base import ConnectionState, SourceStatus
 from edge.analytics.calendar import to_ns
 from edge.analytics.report import MachineParams
+from edge.analytics.windows import windows_by
 from edge.api.deps import (
     DownlinkHealthOut,
     HealthReport,
@@ -25,8 +26,8 @@ from edge.api.deps import (
     SourceHealthOut,
     SyncHealthOut,
 )
-from edge.jobs import JobState
-from edge.runtime.analysis import Calendar, current_shift, oee_reports
+from edge.jobs import JobState, window_reports
+from edge.runtime.analysis import Calendar, current_shift
 from edge.runtime.ingest import Ingest
 from edge.runtime.queue import SampleQueue
 from edge.runtime.supervisor import SourceSupervisor
@@ -222,13 +223,12 @@ class AgentServices:
     async def oee(
         self, machine: str, *, start: datetime, end: datetime, by: Literal["shift", "hour"]
     ) -> list[dict[str, Any]]:
-        reports = await self._writer.call(
-            oee_reports,
+        reports = await window_reports(
+            self._writer,
             machine,
             self._params[machine],
             self._calendar,
-            start_ns=to_ns(start),
-            end_ns=to_ns(end),
-            by=by,
+            windows_by(by, self._calendar.shifts, self._calendar.tz, to_ns(start), to_ns(end)),
+            time.time_ns(),
         )
         return [r.to_dict() for r in reports]

@@ -283,7 +283,11 @@ class Catchup:
     """The open slices of ``bounds`` analysed a chunk at a time: ``step()`` gives the next
     :func:`analyse_chain` arguments (``None`` when done), ``take()`` its result. The caller
     runs each chunk on the writer thread, so ingest goes on between chunks; memory is bounded
-    by a chunk's samples (``CHUNK_SLICES`` minutes and what deciding its last slice needs)."""
+    by a chunk's samples (``CHUNK_SLICES`` minutes and what deciding its last slice needs).
+
+    A chunk whose end stays undecided (no sample for a while after it: a silent source, the
+    edge down) is read again looking a chunk further each time; the silence holds no samples,
+    so each read is small, until a sample decides it or ``now_ns`` is reached."""
 
     machine: str
     params: MachineParams
@@ -296,6 +300,8 @@ class Catchup:
     _i: int = 0
     _j: int = 0
     _rest: bool = False
+    _reach: int = 0  # chunks looked past the usual look-ahead (the chunk's end undecided)
+    _upto: int = 0
 
     def __post_init__(self) -> None:
         self._i = self.kept.settle(self.bounds)
@@ -310,7 +316,9 @@ class Catchup:
         self._j = j
         # a chunk reads past its end only as far as deciding its last slice needs
         lookahead = self.bounds[j] + self.params.limits.stop_ns + SLICE_NS
+        lookahead += self._reach * CHUNK_SLICES * SLICE_NS
         upto = self.now_ns if j == last else min(self.now_ns, lookahead)
+        self._upto = upto
         carry = self.kept.finals[-1].carry if self.kept.finals else {}
         chunk, labels = self.bounds[self._i : j + 1], self.labels[self._i : j]
         return (self.machine, self.params, self.calendar, chunk, labels, carry, upto)
@@ -320,8 +328,12 @@ class Catchup:
         self._i += result.final
         if self._j == len(self.bounds) - 1:
             self.open = result.slices[result.final :]
-        else:  # a slice not decided yet (nothing after it): the rest in one go, little to read
-            self._rest = self._i < self._j
+        elif self._i == self._j:
+            self._reach = 0
+        elif self._upto < self.now_ns:  # undecided: look further
+            self._reach += 1
+        else:  # nothing up to now decides it: the rest in one go, which holds no sample
+            self._rest = True
 
     @property
     def slices(self) -> list[Slice]:
@@ -339,9 +351,24 @@ def period_catchup(
 ) -> Catchup:
     """The slices of a closed period (a shift that ended), reading past its end only as far as
     the gap over the end needs (as the board did), however long ago it ended."""
-    bounds = slice_bounds(start_ns, end_ns, [])
-    labels = [label] * (len(bounds) - 1)
-    upto = min(now_ns, end_ns + params.limits.stop_ns + SLICE_NS)
+    return range_catchup(
+        machine, params, calendar, Windows.of([start_ns], [end_ns], [label]), now_ns
+    )
+
+
+def range_catchup(
+    machine: str, params: MachineParams, calendar: Calendar, windows: Windows, now_ns: int
+) -> Catchup:
+    """The slices of consecutive ``windows`` (sorted) in one chain, cut at every window's
+    bounds and labelled by the window they lie in, so a gap over a boundary between two
+    windows is decided by the samples after it, as in the analysis of the whole range."""
+    starts, ends = windows.starts.tolist(), windows.ends.tolist()
+    bounds = slice_bounds(starts[0], ends[-1], [*starts, *ends])
+    labels = []
+    for b in bounds[:-1]:
+        k = bisect.bisect_right(starts, b) - 1
+        labels.append(windows.labels[k] if b < ends[k] else None)
+    upto = min(now_ns, ends[-1] + params.limits.stop_ns + SLICE_NS)
     return Catchup(machine, params, calendar, MachineSlices(params), bounds, labels, upto)
 
 

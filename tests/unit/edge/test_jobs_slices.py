@@ -13,7 +13,7 @@ import pytest
 import edge.runtime.slices
 from edge.analytics.report import MachineParams, WindowReport
 from edge.analytics.windows import Windows
-from edge.jobs import EdgeJobs
+from edge.jobs import EdgeJobs, window_reports
 from edge.runtime.analysis import Calendar, current_shift, oee_reports
 from edge.runtime.incremental import IncrementalAnalytics
 from edge.runtime.incremental import MachineParams as IncrementalParams
@@ -131,3 +131,48 @@ async def test_order_oee_is_joined_from_the_orders_start(
         assert order.total == expected.total
         assert order.planned_s == pytest.approx(expected.planned_s)
         assert order.window_start == expected.window_start
+
+
+async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/api/v1/machines/{id}/oee`` reports: each hour joined from slices equals the analysis
+    of that hour from every sample (the stop across a boundary too), and no writer call reads
+    more than a chunk of samples."""
+    t0 = 1_767_600_000 * NS - (1_767_600_000 * NS) % (60 * MIN)  # an hour boundary
+    ts = [t for t in range(t0, t0 + 180 * MIN, 2 * NS) if not (55 * MIN <= t - t0 < 65 * MIN)]
+    rejects = [t0 + k * 17 * MIN for k in range(1, 10)]
+    reads: list[tuple[int, int]] = []
+    real_series = edge.runtime.slices.slice_series
+
+    def counting_series(
+        store: Store, machine: str, lo: int, hi: int, carry: object, margin: int
+    ) -> object:
+        reads.append((lo, hi))
+        return real_series(store, machine, lo, hi, carry, margin)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(edge.runtime.slices, "slice_series", counting_series)
+    hours = Windows.of(
+        [t0 + h * 60 * MIN for h in range(3)], [t0 + h * 60 * MIN for h in (1, 2, 3)]
+    )
+    async with StoreWriter(Store(tmp_path)) as writer:
+        await writer.call(Store.open)
+        await writer.call(_append, "count", [(t, float(k)) for k, t in enumerate(ts)])
+        rows = [(t0, 0.0), *((t, float(k + 1)) for k, t in enumerate(rejects))]
+        await writer.call(_append, "reject", rows)
+        got = await window_reports(writer, "m", PARAMS, CAL, hours, t0 + 240 * MIN)
+        want = await writer.call(
+            lambda s: oee_reports(s, "m", PARAMS, CAL, start_ns=t0, end_ns=t0 + 180 * MIN, by=hours)
+        )
+    assert len(got) == len(want) == 3
+    assert [w.stops for w in got] == [1, 1, 0]  # the stop across the first boundary
+    for g, w in zip(got, want, strict=True):
+        for name in ("planned_s", "run_s", "stop_s", "total", "good", "reject", "stops"):
+            assert getattr(g, name) == pytest.approx(getattr(w, name)), name
+        assert g.oee == pytest.approx(w.oee)
+    assert sum(g.reject for g in got) == len(rejects)
+    # a chunk is 15 minutes plus the look-ahead (stop threshold + a minute); the chunk whose
+    # end falls in the stop is read again a chunk further: at most 32 minutes of parts at one
+    # per 2 s, never the whole 3 hours
+    read = [sum(lo <= t < hi for t in ts) for lo, hi in reads]
+    assert len(reads) > 3 and max(read) <= 32 * 30
