@@ -53,23 +53,29 @@ def _whole(store: Store, start: int, end: int) -> WindowReport:
     return report
 
 
-async def test_final_slices_are_kept_and_late_samples_reopen_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    now = _noon()
-    monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
-    shift = current_shift(CAL, now)
-    start = max(shift.start_ns, now - 20 * MIN)  # samples from 20 minutes ago (or midnight)
-    reads: list[tuple[int, int]] = []
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The sample ranges the slices read, one per ``slice_series`` call (a writer call)."""
+    found: list[tuple[int, int]] = []
     real_series = edge.runtime.slices.slice_series
 
     def counting_series(
         store: Store, machine: str, lo: int, hi: int, carry: object, margin: int
     ) -> object:
-        reads.append((lo, hi))
+        found.append((lo, hi))
         return real_series(store, machine, lo, hi, carry, margin)  # type: ignore[arg-type]
 
     monkeypatch.setattr(edge.runtime.slices, "slice_series", counting_series)
+    return found
+
+
+async def test_final_slices_are_kept_and_late_samples_reopen_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reads: list[tuple[int, int]]
+) -> None:
+    now = _noon()
+    monkeypatch.setattr(time, "time_ns", lambda: now)  # the jobs' clock
+    shift = current_shift(CAL, now)
+    start = max(shift.start_ns, now - 20 * MIN)  # samples from 20 minutes ago (or midnight)
     incremental = IncrementalAnalytics({"m": IncrementalParams("m", 2.0, 2.0, 60.0)})
     async with StoreWriter(Store(tmp_path)) as writer:
         await writer.call(Store.open)
@@ -134,7 +140,7 @@ async def test_order_oee_is_joined_from_the_orders_start(
 
 
 async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, reads: list[tuple[int, int]]
 ) -> None:
     """``/api/v1/machines/{id}/oee`` reports: each hour joined from slices equals the analysis
     of that hour from every sample (the stop across a boundary too), and no writer call reads
@@ -142,16 +148,6 @@ async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_t
     t0 = 1_767_600_000 * NS - (1_767_600_000 * NS) % (60 * MIN)  # an hour boundary
     ts = [t for t in range(t0, t0 + 180 * MIN, 2 * NS) if not (55 * MIN <= t - t0 < 65 * MIN)]
     rejects = [t0 + k * 17 * MIN for k in range(1, 10)]
-    reads: list[tuple[int, int]] = []
-    real_series = edge.runtime.slices.slice_series
-
-    def counting_series(
-        store: Store, machine: str, lo: int, hi: int, carry: object, margin: int
-    ) -> object:
-        reads.append((lo, hi))
-        return real_series(store, machine, lo, hi, carry, margin)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(edge.runtime.slices, "slice_series", counting_series)
     hours = Windows.of(
         [t0 + h * 60 * MIN for h in range(3)], [t0 + h * 60 * MIN for h in (1, 2, 3)]
     )
