@@ -44,6 +44,7 @@ from edge.runtime.analysis import (
 )
 from edge.runtime.incremental import IncrementalAnalytics, LiveMachine
 from edge.runtime.slices import (
+    CHUNK_SLICES,
     Catchup,
     MachineSlices,
     Slice,
@@ -77,11 +78,21 @@ async def window_reports(
     now_ns: int,
 ) -> list[WindowReport]:
     """One report per window (with samples), joined from one-minute slices analysed a chunk per
-    writer call: however long the range, its raw samples are never all in memory at once, and
-    ingest keeps the writer between chunks."""
+    writer call: however long the range, its raw samples are never all in memory at once (nor
+    its minute slices: the final ones are joined per window as the chain goes), and ingest
+    keeps the writer between chunks."""
     if not len(windows):
         return []
-    slices = await catch_up(writer, range_catchup(machine, params, calendar, windows, now_ns))
+    run = range_catchup(machine, params, calendar, windows, now_ns)
+    cuts = sorted({*windows.starts.tolist(), *windows.ends.tolist()})
+    compacted = 0
+    while (args := run.step()) is not None:
+        run.take(await writer.call(analyse_chain, *args))
+        finals = run.kept.finals
+        if len(finals) > compacted + 4 * CHUNK_SLICES:  # one joined slice per window so far
+            run.kept.compact(finals[-1].end_ns, cuts)
+            compacted = len(run.kept.finals)
+    slices = run.slices
     starts = [s.start_ns for s in slices]
     out = []
     for start, end in zip(windows.starts.tolist(), windows.ends.tolist(), strict=True):

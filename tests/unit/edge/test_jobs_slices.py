@@ -140,7 +140,7 @@ async def test_order_oee_is_joined_from_the_orders_start(
 
 
 async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_time(
-    tmp_path: Path, reads: list[tuple[int, int]]
+    tmp_path: Path, reads: list[tuple[int, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``/api/v1/machines/{id}/oee`` reports: each hour joined from slices equals the analysis
     of that hour from every sample (the stop across a boundary too), and no writer call reads
@@ -148,6 +148,14 @@ async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_t
     t0 = 1_767_600_000 * NS - (1_767_600_000 * NS) % (60 * MIN)  # an hour boundary
     ts = [t for t in range(t0, t0 + 180 * MIN, 2 * NS) if not (55 * MIN <= t - t0 < 65 * MIN)]
     rejects = [t0 + k * 17 * MIN for k in range(1, 10)]
+    compactions: list[int] = []
+    real_compact = edge.runtime.slices.MachineSlices.compact
+
+    def counting_compact(self: edge.runtime.slices.MachineSlices, *args: object) -> None:
+        compactions.append(len(self.finals))
+        real_compact(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(edge.runtime.slices.MachineSlices, "compact", counting_compact)
     hours = Windows.of(
         [t0 + h * 60 * MIN for h in range(3)], [t0 + h * 60 * MIN for h in (1, 2, 3)]
     )
@@ -172,3 +180,4 @@ async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_t
     # per 2 s, never the whole 3 hours
     read = [sum(lo <= t < hi for t in ts) for lo, hi in reads]
     assert len(reads) > 3 and max(read) <= 32 * 30
+    assert compactions  # the minute slices of hours already passed were joined on the way
