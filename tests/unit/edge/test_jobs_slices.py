@@ -181,3 +181,32 @@ async def test_window_reports_equal_the_whole_range_analysis_read_a_chunk_at_a_t
     read = [sum(lo <= t < hi for t in ts) for lo, hi in reads]
     assert len(reads) > 3 and max(read) <= 32 * 30
     assert compactions  # the minute slices of hours already passed were joined on the way
+
+
+async def test_shift_window_reports_skip_the_time_between_shifts(tmp_path: Path) -> None:
+    """By shift, with no night shift: one report per shift, labelled with its name, equal to
+    the whole-range analysis; the parts made at night belong to no window."""
+    from datetime import time as clock
+
+    from edge.analytics.calendar import ShiftSpec
+    from edge.analytics.windows import windows_by
+
+    cal = Calendar(
+        (ShiftSpec("morning", clock(6), clock(14)), ShiftSpec("afternoon", clock(14), clock(22))),
+        ZoneInfo("UTC"),
+    )
+    day = 1_767_600_000 * NS // DAY * DAY
+    ts = list(range(day + 4 * 60 * MIN, day + 24 * 60 * MIN, 4 * NS))  # 04:00 to midnight
+    shifts = windows_by("shift", cal.shifts, cal.tz, day, day + DAY)
+    async with StoreWriter(Store(tmp_path)) as writer:
+        await writer.call(Store.open)
+        await writer.call(_append, "count", [(t, float(k)) for k, t in enumerate(ts)])
+        got = await window_reports(writer, "m", PARAMS, cal, shifts, day + 2 * DAY)
+        want = await writer.call(
+            lambda s: oee_reports(s, "m", PARAMS, cal, start_ns=day, end_ns=day + DAY, by=shifts)
+        )
+    assert [g.shift for g in got] == [w.shift for w in want] == ["morning", "afternoon"]
+    assert [g.total for g in got] == [w.total for w in want] == [8 * 900, 8 * 900]
+    for g, w in zip(got, want, strict=True):
+        for name in ("planned_s", "run_s", "stop_s", "good", "stops"):
+            assert getattr(g, name) == pytest.approx(getattr(w, name)), name
