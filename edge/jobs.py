@@ -25,7 +25,7 @@ import bisect
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -62,10 +62,19 @@ DAY_NS = 24 * 3600 * 1_000_000_000
 MAX_WRITER_SHARE = 0.25  # of the writer thread's time, per job
 
 
-async def catch_up(writer: StoreWriter, run: Catchup) -> list[Slice]:
-    """Drive ``run`` a chunk per writer call (ingest gets the writer between chunks)."""
+async def catch_up(
+    writer: StoreWriter, run: Catchup, join_between: Sequence[int] = ()
+) -> list[Slice]:
+    """Drive ``run`` a chunk per writer call (ingest gets the writer between chunks). With
+    ``join_between`` (sorted cuts), the final slices are joined into one per stretch between
+    cuts as the chain goes, so a long run holds a slice per stretch, not one per minute."""
+    compacted = 0
     while (args := run.step()) is not None:
         run.take(await writer.call(analyse_chain, *args))
+        finals = run.kept.finals
+        if join_between and len(finals) > compacted + 4 * CHUNK_SLICES:
+            run.kept.compact(finals[-1].end_ns, join_between)
+            compacted = len(run.kept.finals)
     return run.slices
 
 
@@ -83,16 +92,8 @@ async def window_reports(
     keeps the writer between chunks."""
     if not len(windows):
         return []
-    run = range_catchup(machine, params, calendar, windows, now_ns)
     cuts = sorted({*windows.starts.tolist(), *windows.ends.tolist()})
-    compacted = 0
-    while (args := run.step()) is not None:
-        run.take(await writer.call(analyse_chain, *args))
-        finals = run.kept.finals
-        if len(finals) > compacted + 4 * CHUNK_SLICES:  # one joined slice per window so far
-            run.kept.compact(finals[-1].end_ns, cuts)
-            compacted = len(run.kept.finals)
-    slices = run.slices
+    slices = await catch_up(writer, range_catchup(machine, params, calendar, windows, now_ns), cuts)
     starts = [s.start_ns for s in slices]
     out = []
     for start, end in zip(windows.starts.tolist(), windows.ends.tolist(), strict=True):
