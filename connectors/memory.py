@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 
+from connectors.backoff import Backoff
 from connectors.base import ConnectError, Sample
 from connectors.runtime import SupervisedConnector
 from connectors.specs import MemorySourceSpec
 
 
 class MemoryConnector(SupervisedConnector):
-    def __init__(self, spec: MemorySourceSpec, *, queue_batches: int = 1024) -> None:
-        super().__init__(spec.machine, queue_batches=queue_batches)
+    def __init__(
+        self, spec: MemorySourceSpec, *, queue_batches: int = 1024, backoff: Backoff | None = None
+    ) -> None:
+        super().__init__(spec.machine, queue_batches=queue_batches, backoff=backoff)
         self.spec = spec
         self.acked = 0
         self.written: list[tuple[str, float | str]] = []

@@ -76,7 +76,7 @@ class MqttConnector(SupervisedConnector):
             for s in spec.signals
         }
         self._sparkplug = SparkplugDecoder(spec.machine, metrics, spec.machine_level)
-        self._client: paho.Client | None = None
+        self._client: Client | None = None
         self._generation = 0  # bumped on every (re)connect, read by ack closures
         self._rebirth_sent: dict[tuple[str, str], int] = {}
         self._disconnected = threading.Event()
@@ -84,7 +84,7 @@ class MqttConnector(SupervisedConnector):
         self._answered = False  # a CONNACK came for the current attempt (paho's thread)
 
     # -- paho side (its network thread) ----------------------------------------------------------
-    def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> paho.Client:
+    def _make_client(self, loop: asyncio.AbstractEventLoop, inbox: Inbox) -> Client:
         spec = self.spec
         protocol = self._protocol
         client = Client(
@@ -220,14 +220,11 @@ class MqttConnector(SupervisedConnector):
             properties=properties,
         )
 
-    async def _disconnect(self, client: paho.Client) -> None:
+    async def _disconnect(self, client: Client) -> None:
         # Acknowledgements queued just before closing must reach the broker, else it redelivers
-        # messages that are already stored: let paho's thread write its queue out first
-        # (bounded), then DISCONNECT, and wait for that before stopping the thread.
-        for _ in range(100):
-            if not client.want_write():
-                break
-            await asyncio.sleep(0.01)
+        # messages that are already stored: wait (bounded) until the broker has handled them,
+        # then DISCONNECT, and wait for that before stopping paho's thread.
+        await asyncio.to_thread(client.flush, 1.0)
         self._disconnected.clear()
         if client.disconnect() == paho.MQTT_ERR_SUCCESS:
             await asyncio.to_thread(self._disconnected.wait, 2.0)

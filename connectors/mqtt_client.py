@@ -13,15 +13,22 @@ thread spent most of its time waiting (py-spy on bench/edge_ingest.py: ``take_gi
 - :class:`Client` lets ``loop_read`` go on through buffered packets (up to
   ``PACKETS_PER_READ``) before paho's loop returns to ``select``, writes and keep-alive.
 
-The protocol handling stays paho's. The subclass relies on one private hook of paho 2.x,
-``_create_socket`` (the pin is ``paho-mqtt>=2.1,<3``; tests/unit/connectors/test_mqtt_client.py
-checks that the hook is still called).
+:meth:`Client.flush` is a barrier before a clean disconnect: it sends a PINGREQ and waits for
+its PINGRESP. A broker handles one connection's packets in order, so once it answers, it has
+handled every acknowledgement written before; without it, acks queued just before closing could
+be lost with the connection and the broker would redeliver messages that are already stored.
+
+The protocol handling stays paho's. The subclass relies on private hooks of paho 2.x:
+``_create_socket``, ``_send_pingreq`` and ``_handle_pingresp`` (the pin is
+``paho-mqtt>=2.1,<3``; tests/integration/connectors/test_mqtt_client.py checks that they are
+still called).
 """
 
 from __future__ import annotations
 
 import socket
 import ssl
+import threading
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -70,7 +77,47 @@ class BufferedSocket:
 
 
 class Client(paho.Client):
-    """``paho.Client`` with :class:`BufferedSocket` reads (TCP and TLS; websockets as paho)."""
+    """``paho.Client`` with :class:`BufferedSocket` reads (TCP and TLS; websockets as paho),
+    and :meth:`flush`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # PINGREQs sent and PINGRESPs received on the current connection (keep-alive included);
+        # answers come in order, so answered >= n means the n-th ping was answered
+        self._pings = threading.Condition()
+        self._pings_sent = 0
+        self._pings_answered = 0
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the broker has handled every packet written so far (a PINGREQ round
+        trip); False when not connected or no answer came within ``timeout_s``."""
+        if not self.is_connected() or self._send_pingreq() != paho.MQTT_ERR_SUCCESS:
+            return False
+        with self._pings:
+            wanted = self._pings_sent
+            return self._pings.wait_for(lambda: self._pings_answered >= wanted, timeout_s)
+
+    def reconnect(self) -> MQTTErrorCode:
+        with self._pings:  # pings unanswered on the old connection never will be
+            self._pings_sent = self._pings_answered = 0
+        return super().reconnect()
+
+    def _send_pingreq(self) -> MQTTErrorCode:
+        with self._pings:
+            self._pings_sent += 1  # before sending: the answer may come before we return
+        rc = super()._send_pingreq()
+        if rc != paho.MQTT_ERR_SUCCESS:
+            with self._pings:
+                self._pings_sent -= 1
+        return rc
+
+    def _handle_pingresp(self) -> MQTTErrorCode:
+        rc = super()._handle_pingresp()
+        if rc == paho.MQTT_ERR_SUCCESS:
+            with self._pings:
+                self._pings_answered += 1
+                self._pings.notify_all()
+        return rc
 
     def _create_socket(self) -> Any:
         sock = super()._create_socket()

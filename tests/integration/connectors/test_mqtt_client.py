@@ -52,3 +52,29 @@ def test_burst_arrives_whole_and_in_order(protocol: int) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+@pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5], ids=["3.1.1", "5"])
+def test_flush_is_a_ping_round_trip(protocol: int) -> None:
+    """flush() returns once the broker answered its PINGREQ (so it handled every earlier packet),
+    through paho's private ping hooks; without a connection it says so at once."""
+    host, port = mqtt_broker()
+    connected = threading.Event()
+    client = Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"atelier-test-{uuid.uuid4().hex[:8]}",
+        protocol=protocol,
+    )
+    client.on_connect = lambda *_a: connected.set()
+    assert client.flush(0.1) is False  # never connected
+    client.connect(host, port, 30)
+    client.loop_start()
+    try:
+        assert connected.wait(10), "no CONNACK"
+        for n in (1, 2, 3):
+            assert client.flush(5.0) is True
+            assert (client._pings_sent, client._pings_answered) == (n, n)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert client.flush(0.1) is False  # disconnected

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from connectors import MemorySourceSpec, build
+from connectors.backoff import Backoff
 from connectors.base import ConnectionState, Connector, Sample
 from connectors.memory import MemoryConnector
 
@@ -19,9 +21,17 @@ async def wait_state(conn: Connector, state: ConnectionState) -> None:
     raise AssertionError(f"state {conn.state}, expected {state}")
 
 
+class Midpoint(random.Random):
+    """Backoff jitter without the chance of a delay too short for wait_state to see."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return (a + b) / 2
+
+
 async def test_batches_acks_status_reconnect_and_close() -> None:
-    conn = build(MemorySourceSpec("m1"))
-    assert isinstance(conn, MemoryConnector) and isinstance(conn, Connector)
+    assert isinstance(build(MemorySourceSpec("m1")), MemoryConnector)
+    conn = MemoryConnector(MemorySourceSpec("m1"), backoff=Backoff(base_s=0.6, rng=Midpoint()))
+    assert isinstance(conn, Connector)
     assert conn.state is ConnectionState.idle
     async with conn:
         await wait_state(conn, ConnectionState.connected)
