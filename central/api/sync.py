@@ -72,7 +72,7 @@ async def post_records(
     def run() -> AckReply:
         with runtime.sessions() as session:
             return ingest_batch(
-                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC)
+                session=session, edge_id=edge_id, batch=batch, now=datetime.now(UTC), raw=body
             )
 
     return await anyio.to_thread.run_sync(run, limiter=runtime.ingest_limiter)

@@ -324,16 +324,36 @@ class Declaration(Base):
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class RecordLog(Base):
-    """Every record received, once: the primary key makes replays no-ops."""
+class RecordBatch(Base):
+    """A request body that stored at least one new record, kept as received (the audit trail).
 
-    __tablename__ = "record_log"
-    edge_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    ts: Mapped[datetime]
+    With :class:`RecordRun` this is the record log: each record of an edge is stored once,
+    the first time its seq arrives; a replayed batch stores nothing. One row per batch, not
+    per record: the log costs the database a row and a few index entries per batch.
+    """
+
+    __tablename__ = "record_batches"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    edge_id: Mapped[str] = mapped_column(String(200), index=True)
     received_at: Mapped[datetime]
-    body: Mapped[str] = mapped_column(Text)  # JSON, as received (audit trail)
+    records: Mapped[int]  # records in the body, replays included
+    body: Mapped[str] = mapped_column(Text)  # the JSON ``{"records": [...]}`` as received
+
+
+class RecordRun(Base):
+    """Seqs ``first_seq..last_seq`` of an edge were first stored by batch ``batch_id``.
+
+    Runs of one edge never overlap (ingest locks the edge's row and stores only seqs no run
+    holds yet), so a seq is in at most one run: the record log is unique per edge and seq. A
+    record is the first entry with its seq in that batch's body
+    (:func:`central.services.ingest.logged_records`).
+    """
+
+    __tablename__ = "record_runs"
+    edge_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int] = mapped_column(Id, ForeignKey("record_batches.id"), index=True)
 
 
 # ---------------------------------------------------------------- planning output

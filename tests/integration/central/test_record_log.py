@@ -1,6 +1,6 @@
 """The record log keeps each record once (the first copy of a seq), with the seq, ts and body
-the edge sent, on both backends; a NUL character, which no text column can store, is refused
-with a 422 naming the record."""
+the edge sent (the request body itself, byte for byte), on both backends; a NUL character,
+which no text column can store, is refused with a 422 naming the record."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import select
+from pydantic import AwareDatetime, TypeAdapter
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from central.db.tables import RecordLog
+from central.db.tables import RecordBatch
+from central.services.ingest import logged_records
 from tests.integration.central.conftest import EDGE
 from tests.integration.central.plant import seed, work_order
 
 pytestmark = pytest.mark.integration
+AWARE = TypeAdapter(AwareDatetime)
 URL = f"/api/v1/edges/{EDGE}/records"
 
 
@@ -33,7 +36,10 @@ async def post(client: httpx.AsyncClient, auth: dict[str, str], text: str) -> ht
 
 def logged(sessions: sessionmaker[Session]) -> dict[int, tuple[datetime, dict[str, object]]]:
     with sessions() as s:
-        return {r.seq: (r.ts, json.loads(r.body)) for r in s.scalars(select(RecordLog))}
+        return {
+            r["seq"]: (AWARE.validate_python(r["ts"]), r["body"])
+            for r in logged_records(s.connection(), EDGE)
+        }
 
 
 async def test_seq_ts_and_body_are_stored_as_sent(
@@ -50,7 +56,8 @@ async def test_seq_ts_and_body_are_stored_as_sent(
         stop(2, "2026-01-05T09:00:00+02:00"),
         stop(2, "2026-01-05T10:00:00Z", reason="second copy of seq 2"),
     ]
-    r = await post(client, edge_auth, json.dumps({"records": records}, ensure_ascii=False))
+    text = json.dumps({"records": records}, ensure_ascii=False)
+    r = await post(client, edge_auth, text)
     assert r.status_code == 200, r.text
     assert r.json() == {"acked_through": 3, "accepted": 3, "duplicates": 1}
     rows = logged(sessions)
@@ -62,9 +69,13 @@ async def test_seq_ts_and_body_are_stored_as_sent(
     assert rows[3][1]["reason"] == 'é ✓ "quoted" \\ back'
     assert rows[2][1]["reason"] == "jam"  # the first record of a seq wins
     for seq, (_ts, body) in rows.items():
-        sent = next(x["body"] for x in records if x["seq"] == seq)
-        assert isinstance(sent, dict)
-        assert body["machine"] == sent["machine"] and body["reason"] == sent["reason"]
+        assert body == next(x["body"] for x in records if x["seq"] == seq)  # as sent
+    with sessions() as s:  # the request body itself, byte for byte
+        assert s.scalars(select(RecordBatch.body)).all() == [text]
+    r = await post(client, edge_auth, text)  # a replay logs nothing more
+    assert r.json() == {"acked_through": 3, "accepted": 0, "duplicates": 4}
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RecordBatch)) == 1
 
 
 async def test_a_nul_character_is_refused_naming_the_record(
