@@ -421,9 +421,10 @@ async def test_ack_moves_through_overlapping_and_gapped_batches(client, planner,
     assert await ack(*range(5, 16), 18, 19, 20) == (15, 8, 6)  # overlaps the ack, one gap
     assert await ack(17, 16) == (20, 2, 0)  # fills the gap: 18..20 were stored before
     assert await ack(*range(25, 31)) == (20, 6, 0)
-    assert await ack(2, 3, 21, 22, 23) == (23, 3, 2)
-    # the run that continues the ack is not the batch's first; 25..30 were stored before
-    assert await ack(1, 2, 24, 31, 32, 40) == (32, 4, 2)
+    assert await ack(24, 26, 28, 31) == (20, 2, 2)  # around and inside 25..30, above the ack
+    # 21..23 fill the gap: the ack runs on through 24, 25..30 and 31, stored before
+    assert await ack(2, 3, 21, 22, 23) == (31, 3, 2)
+    assert await ack(1, 2, 24, 31, 32, 40) == (32, 2, 4)
     wo = await ok(await client.get("/api/v1/work-orders/WO-1", headers=planner))
     assert wo["qty_good"] == 10 * 33  # seqs 1..32 and 40, each once
 
