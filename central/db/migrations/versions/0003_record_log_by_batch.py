@@ -65,6 +65,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("record_batches", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_record_batches_edge_id"), ["edge_id"], unique=False)
+    if _has_lz4(op.get_bind()):
+        # bodies are compressed when stored (JSON, ~100 kB a batch): lz4 costs the server
+        # a fraction of the default pglz's CPU for a similar ratio
+        op.execute("ALTER TABLE record_batches ALTER COLUMN body SET COMPRESSION lz4")
     op.create_table(
         "record_runs",
         sa.Column("edge_id", sa.String(length=200), nullable=False),
@@ -98,6 +102,14 @@ def downgrade() -> None:
     _expand_batches(op.get_bind())
     op.drop_table("record_runs")
     op.drop_table("record_batches")
+
+
+def _has_lz4(conn: sa.Connection) -> bool:
+    """PostgreSQL built with lz4 (14 and later, where the build has it)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    query = "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
+    return "lz4" in (conn.execute(sa.text(query)).scalar() or [])
 
 
 def _utc(value: Any) -> datetime:
