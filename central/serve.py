@@ -86,7 +86,8 @@ class ReusePortSocket(socket.socket):
 
     @classmethod
     def bound_to(cls, host: str, port: int) -> ReusePortSocket:
-        sock = cls(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             _bind_reuseport(sock, host, port)
         except OSError:
@@ -106,8 +107,14 @@ def _bind_reuseport(sock: socket.socket, host: str, port: int) -> None:
 
 
 def _worker_socket(family: int, host: str, port: int) -> socket.socket:
-    """In a worker process: its own socket on the supervisor's address (uvicorn listens)."""
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    """In a worker process: its own socket on the supervisor's address (uvicorn listens).
+
+    The protocol is named (``IPPROTO_TCP``, not the default 0): accepted connections inherit
+    it, and asyncio turns Nagle's algorithm off (``TCP_NODELAY``) only on sockets whose
+    protocol says TCP. Without it every response waited for the client's delayed ACK: ~50 ms
+    a request instead of ~9 on a 100-record batch (measured, one edge posting in a loop).
+    """
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         _bind_reuseport(sock, host, port)
     except OSError as exc:
