@@ -8,12 +8,11 @@ every transaction the same lock order (no deadlock between two edges' batches).
 
 from __future__ import annotations
 
-import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from operator import attrgetter
+from operator import attrgetter, sub
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, func, or_, select, update
@@ -141,7 +140,7 @@ def merge_production(records: list[ProductionRecord]) -> apply_production_pg.Mer
     for key, group in groups.items():
         bodies = list(map(_BODY, group))
         starts, ends = list(map(_START, bodies)), list(map(_END, bodies))
-        spans = list(map(timedelta.total_seconds, map(operator.sub, ends, starts)))
+        spans = list(map(timedelta.total_seconds, map(sub, ends, starts)))
         run_s = sum(spans) if min(spans) >= 0 else sum(s for s in spans if s > 0)
         good, scrap = sum(map(_GOOD, bodies)), sum(map(_SCRAP, bodies))
         agg[key] = [good, scrap, float(run_s), min(starts), max(ends), group[-1].seq]
