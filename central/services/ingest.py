@@ -167,10 +167,7 @@ def _log(
         {"edge_id": edge_id, "first_seq": first, "last_seq": last, "batch_id": batch_id}
         for first, last in runs
     ]
-    if len(rows) == 1:  # the usual batch: one run
-        conn.execute(_LOG_RUN, rows[0])
-    else:
-        insert_rows(conn, _LOG_RUN, rows)
+    insert_rows(conn, _LOG_RUN, rows)
 
 
 def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
@@ -186,8 +183,9 @@ def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _extend(acked: int, runs: list[tuple[int, int]]) -> int:
-    """Extend the ack through the new runs that continue it (the usual case: all of them)."""
+def _extend(acked: int, runs: Sequence[tuple[int, int]]) -> int:
+    """Extend the ack through the runs (sorted, above it) that continue it: the batch's new
+    runs (usually all of them), or a page of stored ones."""
     for first, last in runs:
         if first != acked + 1:
             break
@@ -205,12 +203,10 @@ def _stored_end(conn: Connection, edge_id: str, acked: int, max_seq: int) -> int
             .order_by(RecordRun.first_seq)
             .limit(PAGE)
         ).all()
-        for first, last in page:
-            if first != acked + 1:
-                return acked
-            acked = last
-        if len(page) < PAGE:
-            return acked
+        moved = _extend(acked, page)
+        if len(page) < PAGE or moved != page[-1][1]:  # the walk stopped in this page
+            return moved
+        acked = moved
     return acked
 
 

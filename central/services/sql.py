@@ -27,6 +27,9 @@ def insert_rows(conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]]) -> 
     """
     if not rows:
         return
+    if len(rows) == 1:  # one execution, nothing to batch (and no statement built per call)
+        conn.execute(stmt, rows[0])
+        return
     if conn.dialect.name == "postgresql":
         stmt = stmt.returning(literal_column("1"))
     conn.execute(stmt, list(rows))
